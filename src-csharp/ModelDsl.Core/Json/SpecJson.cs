@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ModelDsl.Core.Json;
+
+/// <summary>A spec file that cannot be read: names the file (when known), the JSON path and the problem.</summary>
+public sealed class SpecFormatException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// JSON for IR records: camelCase names, enums as strings, a "kind" discriminator on every
+/// polymorphic node, and unknown fields rejected (a typo must not be silently ignored).
+/// </summary>
+public static class SpecJson
+{
+    public static JsonSerializerOptions Options { get; } = CreateOptions();
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var o = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            WriteIndented = true,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            AllowTrailingCommas = true,
+            ReadCommentHandling = JsonCommentHandling.Skip,
+        };
+        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    /// <param name="source">Where the text came from, for error messages (a file path).</param>
+    public static T Deserialize<T>(string json, string source = "<json>")
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, Options)
+                   ?? throw new SpecFormatException($"{source}: the document is empty (null)");
+        }
+        catch (JsonException e)
+        {
+            var path = (e.Path ?? "$") + (e.Data["ModelDsl.InnerPath"] as string ?? "");
+            var where = path.Length > 1 ? $" at {path}" : "";
+            var line = e.LineNumber is { } l ? $" (line {l + 1})" : "";
+            throw new SpecFormatException($"{source}{where}{line}: {Explain(e)}", e);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new SpecFormatException($"{source}: {e.Message}", e);
+        }
+    }
+
+    public static ExperimentSpec LoadExperiment(string path)
+    {
+        if (!File.Exists(path)) throw new SpecFormatException($"{path}: no such spec file");
+        return Deserialize<ExperimentSpec>(File.ReadAllText(path), path);
+    }
+
+    private static string Explain(JsonException e)
+    {
+        var m = e.Message;
+        // System.Text.Json messages end with a redundant "Path: ... | LineNumber: ..." suffix.
+        var cut = m.IndexOf(" Path: ", StringComparison.Ordinal);
+        return cut > 0 ? m[..cut] : m;
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+using ModelDsl.Core.Validation;
+
+namespace ModelDsl.Core.Tasks;
+
+/// <summary>The data a model is trained and evaluated on. Each task kind is a subclass; the
+/// runtime's task registry turns it into a generator or loader with a verifier.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(SparseParity), "sparseParity")]
+[JsonDerivedType(typeof(TextCorpus), "textCorpus")]
+public abstract record TaskSpec
+{
+    /// <summary>Tokens the task uses (ids 0 .. VocabularySize-1); the model's vocab must cover them.</summary>
+    public abstract int VocabularySize();
+
+    /// <summary>Length of the model's input sequences (targets are the inputs shifted by one).</summary>
+    public abstract int SequenceLength();
+
+    public abstract void Validate(Validator v, string path);
+}
+
+/// <summary>
+/// Sparse parity Parity(n, k) (PAPERS.md §10): n random bits, the label is the XOR of the k bits at
+/// a secret index set S. With chain of thought the model writes the running XORs
+/// c_1 = b_(s1), c_j = c_(j-1) xor b_(sj) before the answer c_k.
+/// Sequence: b_1 .. b_n  '='  (c_1 .. c_k | y). Loss on the tokens after '=' only.
+/// </summary>
+public sealed record SparseParity : TaskSpec
+{
+    public const int Zero = 0, One = 1, Separator = 2, EndOfSequence = 3;
+    public const int Vocabulary = 4;
+
+    public int Bits { get; init; } = 20;
+    public int Secret { get; init; } = 3;
+    public bool ChainOfThought { get; init; } = true;
+    /// <summary>Seeds the choice of the secret index set S (and nothing else).</summary>
+    public int TaskSeed { get; init; } = 0;
+    /// <summary>Explicit secret indices (0-based, increasing); null draws Secret of them from TaskSeed.</summary>
+    public ValueList<int>? SecretIndices { get; init; }
+    /// <summary>Size of a fixed training set; null draws fresh samples at every step.</summary>
+    public long? TrainingExamples { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int AnswerLength => ChainOfThought ? Secret : 1;
+
+    public override int VocabularySize() => Vocabulary;
+
+    // Input holds the n bits, '=', then all answer tokens but the last (which is only a target).
+    public override int SequenceLength() => Bits + AnswerLength;
+
+    public override void Validate(Validator v, string path)
+    {
+        v.Require(Bits >= 1, $"{path}.bits", $"{Bits} must be at least 1");
+        v.Require(Secret >= 1 && Secret <= Bits, $"{path}.secret", $"{Secret} must lie in [1, bits = {Bits}]");
+        if (SecretIndices is { } s)
+        {
+            v.Require(s.Count == Secret, $"{path}.secretIndices", $"has {s.Count} indices but secret is {Secret}");
+            v.Require(s.All(i => i >= 0 && i < Bits), $"{path}.secretIndices", $"every index must lie in [0, {Bits})");
+            v.Require(s.Zip(s.Skip(1)).All(p => p.First < p.Second), $"{path}.secretIndices", "indices must be strictly increasing");
+        }
+        if (TrainingExamples is { } n) v.Require(n >= 1, $"{path}.trainingExamples", $"{n} must be at least 1");
+    }
+}
+
+public enum TokenizerKind
+{
+    /// <summary>UTF-8 bytes, vocabulary 256.</summary>
+    Bytes,
+}
+
+/// <summary>A user's UTF-8 text file, tokenized, split into a training and a validation part.</summary>
+public sealed record TextCorpus : TaskSpec
+{
+    public string Path { get; init; } = "";
+    public int Length { get; init; } = 256;
+    /// <summary>The last fraction of the token stream is held out for validation.</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+    public TokenizerKind Tokenizer { get; init; } = TokenizerKind.Bytes;
+
+    public override int VocabularySize() => 256;
+    public override int SequenceLength() => Length;
+
+    public override void Validate(Validator v, string path)
+    {
+        v.Require(!string.IsNullOrWhiteSpace(Path), $"{path}.path", "a corpus file is required");
+        v.Require(Length >= 1, $"{path}.length", $"{Length} must be at least 1");
+        v.InOpenUnit(ValidationFraction, $"{path}.validationFraction");
+        v.Require(Enum.IsDefined(Tokenizer), $"{path}.tokenizer", $"{Tokenizer} is not a known tokenizer");
+    }
+}

@@ -1,0 +1,90 @@
+using ModelDsl.Core.Validation;
+
+namespace ModelDsl.Core.Training;
+
+public enum Precision
+{
+    /// <summary>fp32 weights and compute.</summary>
+    Float32,
+    /// <summary>fp64 weights and compute (for exactness checks).</summary>
+    Float64,
+    /// <summary>fp32 master weights, bf16 compute copies.</summary>
+    BFloat16Mixed,
+}
+
+/// <summary>Everything about how a model is trained, apart from the data.</summary>
+public sealed record TrainingSpec
+{
+    public OptimizerSpec Optimizer { get; init; } = new AdamW();
+    public ScheduleSpec Schedule { get; init; } = new WarmupCosine { WarmupFraction = 0.05 };
+    public BudgetSpec Budget { get; init; } = new StepBudget(1000);
+    /// <summary>Sequences per optimizer step.</summary>
+    public int GlobalBatch { get; init; } = 32;
+    /// <summary>Sequences per forward/backward pass; GlobalBatch / MicroBatch passes are accumulated.</summary>
+    public int MicroBatch { get; init; } = 32;
+    /// <summary>Clip the global gradient norm to this value; null disables clipping.</summary>
+    public double? ClipGradNorm { get; init; } = 1.0;
+    public EvalSpec Eval { get; init; } = new();
+    public CheckpointSpec Checkpoint { get; init; } = new();
+    public int Seed { get; init; } = 1234;
+    /// <summary>"cpu", "cuda", "cuda:N" or "auto" (cuda when available).</summary>
+    public string Device { get; init; } = "cpu";
+    public Precision Precision { get; init; } = Precision.Float32;
+    /// <summary>CPU threads for libtorch; null keeps libtorch's default.</summary>
+    public int? Threads { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int AccumulationSteps => MicroBatch > 0 ? GlobalBatch / MicroBatch : 0;
+
+    public void Validate(Validator v, string path)
+    {
+        if (Optimizer is null) v.Fail($"{path}.optimizer", "is missing"); else Optimizer.Validate(v, $"{path}.optimizer");
+        if (Schedule is null) v.Fail($"{path}.schedule", "is missing"); else Schedule.Validate(v, $"{path}.schedule");
+        if (Budget is null) v.Fail($"{path}.budget", "is missing"); else Budget.Validate(v, $"{path}.budget");
+        v.Require(GlobalBatch >= 1, $"{path}.globalBatch", $"{GlobalBatch} must be at least 1");
+        v.Require(MicroBatch >= 1, $"{path}.microBatch", $"{MicroBatch} must be at least 1");
+        if (GlobalBatch >= 1 && MicroBatch >= 1)
+            v.Require(GlobalBatch % MicroBatch == 0, $"{path}.microBatch",
+                $"{MicroBatch} does not divide globalBatch {GlobalBatch} (gradient accumulation needs a whole number of micro-batches)");
+        if (ClipGradNorm is { } clip) v.Positive(clip, $"{path}.clipGradNorm");
+        if (Eval is null) v.Fail($"{path}.eval", "is missing"); else Eval.Validate(v, $"{path}.eval");
+        if (Checkpoint is null) v.Fail($"{path}.checkpoint", "is missing"); else Checkpoint.Validate(v, $"{path}.checkpoint");
+        v.Require(Device is "cpu" or "auto" || (Device?.StartsWith("cuda") ?? false), $"{path}.device",
+            $"'{Device}' is not a device (use cpu, cuda, cuda:N or auto)");
+        v.Require(Enum.IsDefined(Precision), $"{path}.precision", $"{Precision} is not a known precision");
+        if (Threads is { } t) v.Require(t >= 1, $"{path}.threads", $"{t} must be at least 1");
+    }
+}
+
+/// <summary>Evaluation cadence. Evaluation always also runs at the end of the budget.</summary>
+public sealed record EvalSpec
+{
+    /// <summary>Evaluate every this many optimizer steps; 0 means only at the end.</summary>
+    public int Every { get; init; } = 100;
+    /// <summary>Validation batches (of MicroBatch sequences) averaged for the held-out loss.</summary>
+    public int Batches { get; init; } = 4;
+    /// <summary>Problems generated and checked by the task's verifier for accuracy; 0 skips it.</summary>
+    public int Problems { get; init; } = 256;
+
+    public void Validate(Validator v, string path)
+    {
+        v.Require(Every >= 0, $"{path}.every", $"{Every} must be zero (end only) or positive");
+        v.Require(Batches >= 1, $"{path}.batches", $"{Batches} must be at least 1");
+        v.Require(Problems >= 0, $"{path}.problems", $"{Problems} must be zero or positive");
+    }
+}
+
+/// <summary>Checkpoint cadence. Checkpoints are written atomically (temporary file, then rename) with a checksum.</summary>
+public sealed record CheckpointSpec
+{
+    /// <summary>Write every this many optimizer steps; 0 means only at the end.</summary>
+    public int Every { get; init; } = 500;
+    /// <summary>How many of the most recent checkpoints to keep.</summary>
+    public int Keep { get; init; } = 2;
+
+    public void Validate(Validator v, string path)
+    {
+        v.Require(Every >= 0, $"{path}.every", $"{Every} must be zero (end only) or positive");
+        v.Require(Keep >= 1, $"{path}.keep", $"{Keep} must be at least 1");
+    }
+}
