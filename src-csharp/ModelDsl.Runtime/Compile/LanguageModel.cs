@@ -19,11 +19,9 @@ public sealed class LanguageModel : nn.Module<Tensor, Tensor>
     private readonly Linear? head;
 
     internal LanguageModel(ModelSpec spec, Embedding embedding, IReadOnlyList<TransformerBlock> blocks,
-        nn.Module<Tensor, Tensor> finalNorm, Linear? head, ScalarType dtype, Device device) : base(nameof(LanguageModel))
+        nn.Module<Tensor, Tensor> finalNorm, Linear? head) : base(nameof(LanguageModel))
     {
         Spec = spec;
-        Dtype = dtype;
-        Device = device;
         this.embedding = embedding;
         this.blocks = new ModuleList<TransformerBlock>(blocks.ToArray());
         this.finalNorm = finalNorm;
@@ -35,8 +33,10 @@ public sealed class LanguageModel : nn.Module<Tensor, Tensor>
     }
 
     public ModelSpec Spec { get; }
-    public ScalarType Dtype { get; }
-    public Device Device { get; }
+    /// <summary>The element type of the weights (read from them, so it follows Module.to).</summary>
+    public ScalarType Dtype => embedding.weight!.dtype;
+    /// <summary>The device holding the weights.</summary>
+    public Device Device => embedding.weight!.device;
     public IReadOnlyList<TransformerBlock> Blocks => blocks.ToList();
 
     /// <summary>int64 tokens [B, T] -> logits [B, T, vocab] in the model's dtype. Auxiliary losses

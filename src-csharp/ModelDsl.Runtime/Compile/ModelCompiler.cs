@@ -28,7 +28,7 @@ public static class ModelCompiler
         var finalNorm = NormBuilder.Build(spec.FinalNorm, spec.Width, context, "model.finalNorm");
         var head = spec.TiedHead ? null : nn.Linear(spec.Width, spec.Vocab, hasBias: false, device: device, dtype: dtype);
 
-        var model = new LanguageModel(spec, embedding, blocks, finalNorm, head, dtype, device);
+        var model = new LanguageModel(spec, embedding, blocks, finalNorm, head);
         ParameterInitializer.Initialize(model, spec.Init, seed);
         return model;
     }

@@ -33,8 +33,6 @@ public sealed class CausalSelfAttention : SequenceMixer
         Heads = heads;
         KvHeads = kvHeads;
         HeadDim = headDim;
-        Dtype = dtype;
-        Device = device ?? torch.CPU;
 
         qkv = nn.Linear(width, (heads + 2 * kvHeads) * headDim, hasBias: bias, device: device, dtype: dtype);
         output = nn.Linear(heads * headDim, width, hasBias: bias, device: device, dtype: dtype);
@@ -58,8 +56,6 @@ public sealed class CausalSelfAttention : SequenceMixer
     public int Heads { get; }
     public int KvHeads { get; }
     public int HeadDim { get; }
-    public ScalarType Dtype { get; }
-    public Device Device { get; }
 
     public override Tensor Forward(Tensor x, AttentionCache? cache, long start)
     {
@@ -96,8 +92,9 @@ public sealed class CausalSelfAttention : SequenceMixer
         return output.forward(attended.transpose(1, 2).reshape(batch, length, Heads * HeadDim));
     }
 
+    /// <summary>A cache in the dtype and on the device the weights have now (they may have been moved since construction).</summary>
     public override AttentionCache NewCache(long batch, long capacity) =>
-        new(batch, KvHeads, capacity, HeadDim, Dtype, Device);
+        new(batch, KvHeads, capacity, HeadDim, qkv.weight!.dtype, qkv.weight!.device);
 
     public override IEnumerable<string> ResidualOutputWeights => ["output.weight"];
 

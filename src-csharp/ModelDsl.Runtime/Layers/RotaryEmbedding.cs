@@ -56,10 +56,15 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
         if (start < 0 || start + length > MaxSequenceLength)
             throw new ArgumentOutOfRangeException(nameof(start),
                 $"positions {start}..{start + length - 1} exceed the model's maxSequenceLength {MaxSequenceLength}");
-        var c = cos.narrow(0, start, length);
-        var s = sin.narrow(0, start, length);
+        var c = Matching(cos.narrow(0, start, length), x);
+        var s = Matching(sin.narrow(0, start, length), x);
         return x * c + RotateHalf(x) * s;
     }
+
+    /// <summary>The table rows in x's dtype and device. Module.to in TorchSharp 0.107 leaves
+    /// non-persistent buffers where they are, so a moved or cast model converts the rows it uses.</summary>
+    private static Tensor Matching(Tensor rows, Tensor x) =>
+        rows.dtype == x.dtype && rows.device == x.device ? rows : rows.to(x.dtype, x.device);
 
     /// <summary>(x1, x2) -> (-x2, x1) on the two halves of the last dimension: the 90° rotation of every pair.</summary>
     private static Tensor RotateHalf(Tensor x)

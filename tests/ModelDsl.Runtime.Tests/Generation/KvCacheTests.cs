@@ -46,6 +46,24 @@ public class KvCacheTests
     }
 
     [Fact]
+    public void AModelCastAfterBuildingComputesAndCachesInItsNewDtype()
+    {
+        using var scope = NewDisposeScope();
+        using var cast = ModelCompiler.Build(TinyModels.GroupedQuery(), ScalarType.Float32, seed: 6);
+        cast.to(ScalarType.Float64);
+        using var built = ModelCompiler.Build(TinyModels.GroupedQuery(), ScalarType.Float64, seed: 6);
+        Assert.Equal(ScalarType.Float64, cast.Dtype);
+        var tokens = torch.randint(0, 13, [2, 6], dtype: ScalarType.Int64, generator: new torch.Generator(3, torch.CPU));
+        var full = cast.forward(tokens);
+        Assert.Equal(ScalarType.Float64, full.dtype);
+        // Same seed: the same weights up to their float32 rounding.
+        Assert.True(GradientCheck.MaxAbsDifference(full, built.forward(tokens)) < 1e-5);
+        using var cache = cast.NewCache(2, 6);
+        var stepwise = torch.cat(Enumerable.Range(0, 6).Select(t => cast.Forward(tokens.narrow(1, t, 1), cache)).ToList(), 1);
+        Assert.True(GradientCheck.MaxAbsDifference(full, stepwise) < 1e-10);
+    }
+
+    [Fact]
     public void ACacheRefusesMoreTokensThanItsCapacity()
     {
         using var scope = NewDisposeScope();
