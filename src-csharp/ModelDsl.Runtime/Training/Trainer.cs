@@ -123,35 +123,21 @@ public static partial class Trainer
         return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
     }
 
-    /// <summary>
-    /// One optimizer step over GlobalBatch / MicroBatch micro-batches. The loss is the sum of masked
-    /// token losses over the whole global batch divided by its total masked-token count, so that the
-    /// accumulated gradient equals that of one large batch (not a mean of per-micro-batch means).
-    /// </summary>
+    /// <summary>One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).</summary>
     private static (double Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, OptimizerHelper optimizer,
         IReadOnlyList<TrainableParameter> parameters, ITask task, TrainingSpec training, long step, double learningRate, Device device)
     {
         using var scope = NewDisposeScope();
         foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
         var batches = Enumerable.Range(0, training.AccumulationSteps).Select(m => task.TrainBatch(step, m, training.MicroBatch)).ToList();
-        var maskedTokens = batches.Sum(b => b.LossMask.sum().to(ScalarType.Float64).item<double>());
-        if (maskedTokens == 0) throw new InvalidOperationException($"step {step}: the task's loss mask counts no tokens");
 
         optimizer.zero_grad();
-        Tensor? lossSum = null;
-        foreach (var batch in batches)
-        {
-            var logits = module.forward(batch.Inputs.to(device));
-            var tokenLossSum = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device));
-            (tokenLossSum / maskedTokens).backward();
-            var detached = tokenLossSum.detach();
-            lossSum = lossSum is null ? detached : lossSum + detached;
-        }
+        var loss = GradientAccumulation.Backward(module, batches, device);
         var gradNorm = training.ClipGradNorm is { } maxNorm
             ? nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), maxNorm)
             : GlobalGradientNorm(parameters);
         optimizer.step();
-        return (lossSum!.to(ScalarType.Float64).item<double>() / maskedTokens, gradNorm);
+        return (loss, gradNorm);
     }
 
     private static double GlobalGradientNorm(IReadOnlyList<TrainableParameter> parameters)
