@@ -93,6 +93,34 @@ public sealed class TrainingLoopTests : IDisposable
     }
 
     [Fact]
+    public void CancellationCheckpointsTheCurrentStepAndTheRunResumesFromIt()
+    {
+        var spec = Spec(steps: 8, checkpointEvery: 0);
+        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") }, TinyCausalModel.Build);
+        var path = Path.Combine(root, "cancelled");
+        using var cancellation = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Run(spec, new TrainOptions
+        {
+            RunDirectory = path,
+            Cancellation = cancellation.Token,
+            OnProgress = p => { if (p.Step == 5) cancellation.Cancel(); },
+        }, TinyCausalModel.Build));
+        Assert.Equal([5L], new CheckpointStore(Path.Combine(path, "checkpoints"), 1).List().Select(c => c.Step));
+        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = path }, TinyCausalModel.Build);
+        Assert.Equal(straight.TrainLosses, resumed.TrainLosses);
+    }
+
+    [Fact]
+    public void ADifferentSpecCannotResumeAnExistingRunDirectory()
+    {
+        var path = Path.Combine(root, "run");
+        Trainer.Run(Spec(steps: 3), new TrainOptions { RunDirectory = path }, TinyCausalModel.Build);
+        var other = Spec(steps: 3) with { Task = new SparseParity { Bits = 9, Secret = 2 } };
+        var e = Assert.Throws<InvalidOperationException>(() => Trainer.Run(other, new TrainOptions { RunDirectory = path }, TinyCausalModel.Build));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
     public void InvalidSpecsAndUnsupportedPrecisionAreRejectedBeforeTraining()
     {
         var bad = Spec() with { Training = Spec().Training with { GlobalBatch = 10, MicroBatch = 4 } };
