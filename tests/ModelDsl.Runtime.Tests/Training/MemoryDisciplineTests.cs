@@ -11,7 +11,7 @@ public sealed class MemoryDisciplineTests : IDisposable
 
     /// <summary>
     /// Every tensor a step creates is disposed by the end of the step: the count of live tensors
-    /// (TorchSharp's exact per-thread statistics) is the same after step 20 as after step 200.
+    /// (TorchSharp's exact per-thread statistics) is the same after step 20 as after step 120.
     /// </summary>
     [Fact]
     public void LiveTensorCountStaysFlatAcrossSteps()
@@ -23,7 +23,7 @@ public sealed class MemoryDisciplineTests : IDisposable
             Task = new ModelDsl.Core.Tasks.SparseParity { Bits = 6, Secret = 2 },
             Training = new TrainingSpec
             {
-                Budget = new StepBudget(200), GlobalBatch = 8, MicroBatch = 4, ClipGradNorm = null,
+                Budget = new StepBudget(120), GlobalBatch = 8, MicroBatch = 4, ClipGradNorm = null,
                 Eval = new EvalSpec { Every = 50, Batches = 1, Problems = 4 }, Checkpoint = new CheckpointSpec { Every = 50 },
             },
         };
@@ -37,7 +37,7 @@ public sealed class MemoryDisciplineTests : IDisposable
                 live[p.Step] = (stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount - stats.DisposedOutsideScopeCount);
             },
         }, TinyCausalModel.Build);
-        Assert.Equal(live[20], live[200]);
-        Assert.Equal(live[60], live[160]); // after evaluations and checkpoints too
+        Assert.Equal(live[20], live[120]);
+        Assert.Equal(live[60], live[110]); // after evaluations and checkpoints too
     }
 }
