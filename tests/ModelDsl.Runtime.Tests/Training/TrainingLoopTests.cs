@@ -43,7 +43,7 @@ public sealed class TrainingLoopTests : IDisposable
         var resumedPath = Path.Combine(root, "resumed");
         var first = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath, StopAfterStep = 7 }, TinyCausalModel.Build);
         Assert.Equal(7, first.Steps);
-        // Steps 7 was not checkpointed (every 3), so the resume starts from step 6 and redoes step 7.
+        // Step 7 was not checkpointed (every 3), so the resume starts from step 6 and redoes step 7.
         var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath }, TinyCausalModel.Build);
 
         Assert.Equal(12, straight.TrainLosses.Count);
