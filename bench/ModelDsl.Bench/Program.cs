@@ -17,7 +17,7 @@ torch.manual_seed(0);
 var matmul = MatmulGflops(1024, repeats: 30);
 Console.WriteLine($"threads {threads}; 1024x1024 fp32 matmul: {matmul:F1} GFLOP/s (the roofline below)");
 Console.WriteLine();
-Console.WriteLine($"{"config",-6} {"params",10} {"tokens/step",11} {"step ms",9} {"tokens/s",10} {"GFLOP/s",9} {"of matmul",9}");
+Console.WriteLine($"{"config",-6} {"params",10} {"tokens/step",11} {"step ms",9} {"fwd/bwd/opt ms",16} {"tokens/s",10} {"GFLOP/s",9} {"of matmul",9}");
 
 foreach (var name in configs)
 {
@@ -28,10 +28,11 @@ foreach (var name in configs)
         _ => throw new ArgumentException($"unknown config '{name}' (S or M)"),
     };
     var r = TrainStep(spec, seq, batch, steps);
-    Console.WriteLine($"{name,-6} {r.Parameters,10:N0} {seq * batch,11} {r.StepSeconds * 1e3,9:F0} {r.TokensPerSecond,10:F0} {r.Gflops,9:F1} {r.Gflops / matmul,9:P0}");
+    var phases = $"{r.Forward * 1e3:F0}/{r.Backward * 1e3:F0}/{r.Optimizer * 1e3:F0}";
+    Console.WriteLine($"{name,-6} {r.Parameters,10:N0} {seq * batch,11} {r.StepSeconds * 1e3,9:F0} {phases,16} {r.TokensPerSecond,10:F0} {r.Gflops,9:F1} {r.Gflops / matmul,9:P0}");
 }
 
-static (long Parameters, double StepSeconds, double TokensPerSecond, double Gflops) TrainStep(ModelSpec spec, int seq, int batch, int steps)
+static (long Parameters, double StepSeconds, double Forward, double Backward, double Optimizer, double TokensPerSecond, double Gflops) TrainStep(ModelSpec spec, int seq, int batch, int steps)
 {
     using var model = ModelCompiler.Build(spec, seed: 0);
     var parameters = model.parameters().ToList();
@@ -39,22 +40,27 @@ static (long Parameters, double StepSeconds, double TokensPerSecond, double Gflo
     var tokens = torch.randint(0, spec.Vocab, [batch, seq + 1], dtype: ScalarType.Int64);
     var inputs = tokens[.., ..^1];
     var targets = tokens[.., 1..];
-    double Step()
+    // One training step, timed by phase: forward (with the loss), backward, optimizer.
+    (double Total, double Forward, double Backward, double Optimizer) Step()
     {
         using var scope = torch.NewDisposeScope();
         var sw = Stopwatch.StartNew();
         optimizer.zero_grad();
         var logits = model.forward(inputs);
         var loss = nn.functional.cross_entropy(logits.reshape(-1, spec.Vocab), targets.reshape(-1));
+        var forward = sw.Elapsed.TotalSeconds;
         loss.backward();
+        var backward = sw.Elapsed.TotalSeconds;
         optimizer.step();
-        return sw.Elapsed.TotalSeconds;
+        var total = sw.Elapsed.TotalSeconds;
+        return (total, forward, backward - forward, total - backward);
     }
     Step(); Step(); // warm-up: allocator and kernel selection
-    var times = Enumerable.Range(0, steps).Select(_ => Step()).OrderBy(t => t).ToArray();
-    var median = times[times.Length / 2];
-    var tokensPerSecond = batch * seq / median;
-    return (model.ParameterCount, median, tokensPerSecond, model.TrainingFlopsPerToken(seq) * tokensPerSecond / 1e9);
+    var runs = Enumerable.Range(0, steps).Select(_ => Step()).OrderBy(t => t.Total).ToArray();
+    var median = runs[runs.Length / 2];
+    var tokensPerSecond = batch * seq / median.Total;
+    return (model.ParameterCount, median.Total, median.Forward, median.Backward, median.Optimizer, tokensPerSecond,
+        model.TrainingFlopsPerToken(seq) * tokensPerSecond / 1e9);
 }
 
 static double MatmulGflops(int n, int repeats)
