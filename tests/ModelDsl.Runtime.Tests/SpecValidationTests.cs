@@ -90,3 +90,14 @@ public class SpecValidationTests
         Assert.Contains("/no/such/spec.json", e.Message);
     }
 }
+
+public class SpecJsonNullTests
+{
+    [Fact]
+    public void NullThatDisablesAFeatureSurvivesRoundTrip()
+    {
+        var spec = new ExperimentSpec { Training = new TrainingSpec { ClipGradNorm = null } };
+        var back = SpecJson.Deserialize<ExperimentSpec>(SpecJson.Serialize(spec));
+        Assert.Null(back.Training.ClipGradNorm);
+    }
+}

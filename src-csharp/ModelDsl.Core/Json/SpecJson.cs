@@ -21,7 +21,8 @@ public static class SpecJson
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
             WriteIndented = true,
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            // Nulls are written: a null that means "off" (clipGradNorm) must not read back as the default.
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             AllowTrailingCommas = true,
             ReadCommentHandling = JsonCommentHandling.Skip,

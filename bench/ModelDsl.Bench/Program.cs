@@ -1,0 +1,76 @@
+// Training throughput of the foundation configs against the machine's own matmul roofline.
+// Prints, for each config: tokens/s, achieved GFLOP/s (model FLOPs per token x tokens/s) and that
+// figure as a fraction of a 1024x1024 fp32 matmul measured in the same run.
+//   dotnet run -c Release --project bench/ModelDsl.Bench [-- --threads 2 --steps 6 --configs S,M]
+using System.Diagnostics;
+using ModelDsl.Core.Model;
+using ModelDsl.Runtime.Compile;
+using TorchSharp;
+using static TorchSharp.torch;
+
+var threads = Arg("--threads", 2);
+var steps = Arg("--steps", 6);
+var configs = ArgString("--configs", "S,M").Split(',');
+torch.set_num_threads(threads);
+torch.manual_seed(0);
+
+var matmul = MatmulGflops(1024, repeats: 30);
+Console.WriteLine($"threads {threads}; 1024x1024 fp32 matmul: {matmul:F1} GFLOP/s (the roofline below)");
+Console.WriteLine();
+Console.WriteLine($"{"config",-6} {"params",10} {"tokens/step",11} {"step ms",9} {"tokens/s",10} {"GFLOP/s",9} {"of matmul",9}");
+
+foreach (var name in configs)
+{
+    var (spec, seq, batch) = name switch
+    {
+        "S" => (ModelSpec.Llama(vocab: 4096, width: 256, depth: 4, heads: 4) with { MaxSequenceLength = 256 }, 256, 8),
+        "M" => (ModelSpec.Llama(vocab: 4096, width: 512, depth: 8, heads: 8) with { MaxSequenceLength = 512 }, 512, 4),
+        _ => throw new ArgumentException($"unknown config '{name}' (S or M)"),
+    };
+    var r = TrainStep(spec, seq, batch, steps);
+    Console.WriteLine($"{name,-6} {r.Parameters,10:N0} {seq * batch,11} {r.StepSeconds * 1e3,9:F0} {r.TokensPerSecond,10:F0} {r.Gflops,9:F1} {r.Gflops / matmul,9:P0}");
+}
+
+static (long Parameters, double StepSeconds, double TokensPerSecond, double Gflops) TrainStep(ModelSpec spec, int seq, int batch, int steps)
+{
+    using var model = ModelCompiler.Build(spec, seed: 0);
+    var parameters = model.parameters().ToList();
+    using var optimizer = torch.optim.AdamW(parameters, lr: 1e-4, weight_decay: 0.1);
+    var tokens = torch.randint(0, spec.Vocab, [batch, seq + 1], dtype: ScalarType.Int64);
+    var inputs = tokens[.., ..^1];
+    var targets = tokens[.., 1..];
+    double Step()
+    {
+        using var scope = torch.NewDisposeScope();
+        var sw = Stopwatch.StartNew();
+        optimizer.zero_grad();
+        var logits = model.forward(inputs);
+        var loss = nn.functional.cross_entropy(logits.reshape(-1, spec.Vocab), targets.reshape(-1));
+        loss.backward();
+        optimizer.step();
+        return sw.Elapsed.TotalSeconds;
+    }
+    Step(); Step(); // warm-up: allocator and kernel selection
+    var times = Enumerable.Range(0, steps).Select(_ => Step()).OrderBy(t => t).ToArray();
+    var median = times[times.Length / 2];
+    var tokensPerSecond = batch * seq / median;
+    return (model.ParameterCount, median, tokensPerSecond, model.TrainingFlopsPerToken(seq) * tokensPerSecond / 1e9);
+}
+
+static double MatmulGflops(int n, int repeats)
+{
+    using var scope = torch.NewDisposeScope();
+    var a = torch.randn(n, n);
+    var b = torch.randn(n, n);
+    for (var i = 0; i < 3; i++) torch.matmul(a, b).Dispose();
+    var sw = Stopwatch.StartNew();
+    for (var i = 0; i < repeats; i++) torch.matmul(a, b).Dispose();
+    return 2.0 * n * n * n * repeats / sw.Elapsed.TotalSeconds / 1e9;
+}
+
+int Arg(string flag, int fallback) => int.TryParse(ArgString(flag, ""), out var v) ? v : fallback;
+string ArgString(string flag, string fallback)
+{
+    var i = Array.IndexOf(args, flag);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
