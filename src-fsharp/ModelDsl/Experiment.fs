@@ -82,3 +82,7 @@ module Experiment =
 
     /// The validated IR record; raises SpecValidationException listing every error.
     let toSpecOrFail (experiment: Experiment) = (lower experiment).EnsureValid()
+
+/// Referencing the DSL assembly opens its namespace, so experiment scripts need no `open`.
+[<assembly: AutoOpen("ModelDsl")>]
+do ()
