@@ -45,7 +45,7 @@ type ScriptSession() =
             [ assemblyPath typeof<ModelDsl.Core.ExperimentSpec>; assemblyPath typeof<ModelDsl.Experiment> ]
             |> List.map (fun path -> $"-r:{path}")
         let arguments =
-            [ "fsi"; "--noninteractive"; "--quiet"; "--nologo"; "--gui-"; "--optimize+"; $"--define:{HostSymbol}" ] @ references
+            [ "fsi"; "--noninteractive"; "--quiet"; "--nologo"; "--gui-"; $"--define:{HostSymbol}" ] @ references
         FsiEvaluationSession.Create(config, Array.ofList arguments, new StringReader(""), echo, echo, collectible = false)
 
     /// Compile and run the script file; its top-level bindings then become visible to `tryGet`.
