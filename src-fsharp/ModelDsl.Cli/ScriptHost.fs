@@ -36,6 +36,11 @@ let private runtimeError (path: string) (e: exn) =
 
 /// A compiler session with the DSL referenced. Creating one costs about a second; reuse it.
 type ScriptSession() =
+    let mutable scriptModule : string option = None
+    /// The compiler names a script's implicit module after its file, capitalised.
+    let moduleName (path: string) =
+        let stem = Path.GetFileNameWithoutExtension path
+        string (Char.ToUpperInvariant stem[0]) + stem.Substring 1
     // The session's own echo (loaded modules, bound values) is not shown; the script's printfn
     // output goes to the real console, and errors come back as diagnostics.
     let echo = new StringWriter()
@@ -48,7 +53,7 @@ type ScriptSession() =
             [ "fsi"; "--noninteractive"; "--quiet"; "--nologo"; "--gui-"; $"--define:{HostSymbol}" ] @ references
         FsiEvaluationSession.Create(config, Array.ofList arguments, new StringReader(""), echo, echo, collectible = false)
 
-    /// Compile and run the script file; its top-level bindings then become visible to `tryGet`.
+    /// Compile and run the script file; its top-level bindings then become visible to TryGet.
     member _.Load(path: string) : Result<unit, ScriptError list> =
         let path = Path.GetFullPath path
         if not (File.Exists path) then Error [ { File = path; Line = 0; Column = 0; Message = "no such script" } ]
@@ -60,20 +65,24 @@ type ScriptSession() =
             | _, (_ :: _ as errors) -> Error errors
             | Choice2Of2 e, [] -> Error [ runtimeError path e ]
             | Choice1Of2 _, [] ->
-                // Bring the script's module into scope so its bindings read as plain names.
-                let moduleName =
-                    let stem = Path.GetFileNameWithoutExtension path
-                    string (Char.ToUpperInvariant stem[0]) + stem.Substring 1
-                match session.EvalInteractionNonThrowing($"open ``{moduleName}``") with
-                | Choice1Of2 _, _ -> Ok()
-                | Choice2Of2 e, diagnostics ->
-                    Error (match errorsOf diagnostics with [] -> [ runtimeError path e ] | errors -> errors)
+                scriptModule <- Some (moduleName path)
+                Ok()
 
-    /// The value of a top-level binding, or None when the script does not define it.
+    /// The value of a top-level binding of the loaded script, or None when it has none.
+    /// Read by reflection from the module the compiler made of the script: the name cannot be
+    /// resolved in an interaction, where a script called experiment.fsx would be shadowed by
+    /// the DSL's Experiment module.
     member _.TryGet(name: string) : obj option =
-        match session.EvalExpressionNonThrowing name with
-        | Choice1Of2 (Some value), _ -> Some value.ReflectionValue
-        | _ -> None
+        let flags = Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Static
+        let modules = [ for assembly in session.DynamicAssemblies do yield! assembly.GetTypes() ]
+        // The script's own module when it can be found by name; otherwise any loaded module.
+        let searched =
+            match scriptModule |> Option.bind (fun name -> modules |> List.tryFindBack (fun t -> t.Name = name)) with
+            | Some scriptType -> [ scriptType ]
+            | None -> List.rev modules
+        searched
+        |> List.tryPick (fun t -> Option.ofObj (t.GetProperty(name, flags)))
+        |> Option.map (fun property -> property.GetValue null)
 
     interface IDisposable with
         member _.Dispose() = (session :> IDisposable).Dispose()
