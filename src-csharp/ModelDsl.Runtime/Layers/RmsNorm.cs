@@ -1,0 +1,41 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Layers;
+
+/// <summary>
+/// RMSNorm over the last dimension: x / sqrt(mean(x^2) + eps) * g (Zhang and Sennrich 2019, eq. 4).
+/// No mean subtraction and no bias. Half-precision inputs are normalised in float32, because the
+/// mean of squares loses too many bits in 8-bit mantissas.
+/// </summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>, IDescribable
+{
+    private readonly Parameter weight;
+
+    public RmsNorm(long dimension, double eps, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(RmsNorm))
+    {
+        if (dimension < 1) throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "RMSNorm needs a positive dimension");
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "RMSNorm epsilon must be positive");
+        Dimension = dimension;
+        Eps = eps;
+        weight = new Parameter(torch.ones(dimension, dtype: dtype, device: device), requires_grad: true);
+        register_parameter("weight", weight);
+    }
+
+    public long Dimension { get; }
+    public double Eps { get; }
+    /// <summary>The gain g, initialised to ones.</summary>
+    public Parameter Weight => weight;
+
+    public override Tensor forward(Tensor x)
+    {
+        var lowPrecision = x.dtype is ScalarType.BFloat16 or ScalarType.Float16;
+        var wide = lowPrecision ? x.to(ScalarType.Float32) : x;
+        var normalized = wide * torch.rsqrt(wide.square().mean([-1L], keepdim: true) + Eps);
+        return (lowPrecision ? normalized.to(x.dtype) : normalized) * weight;
+    }
+
+    public string Kind => $"RMSNorm (eps {Eps:G3})";
+    public string Shape => $"{Dimension}";
+}
