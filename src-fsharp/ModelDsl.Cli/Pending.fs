@@ -1,14 +1,11 @@
-/// Stand-ins for the commands that need ModelDsl.Runtime's compiler and trainer, which this build
-/// does not contain yet; Info.fs, Train.fs and Quickstart.fs replace this file when it does.
+/// Stand-ins for the commands that need ModelDsl.Runtime's trainer, which this build does not
+/// contain yet; Train.fs and Quickstart.fs replace this file when it does.
 namespace ModelDsl.Cli
 
 module private Unavailable =
     let report command =
-        Display.errorLine $"'{command}' needs ModelDsl.Runtime's model compiler and trainer, which this build does not contain yet"
+        Display.errorLine $"'{command}' needs ModelDsl.Runtime's trainer, which this build does not contain yet"
         1
-
-module Info =
-    let execute (_: string) = Unavailable.report "info"
 
 module Train =
     let execute (_: string) (_: string option) (_: Overrides.Overrides) = Unavailable.report "run"
