@@ -85,3 +85,19 @@ let tests =
                 | other -> failtestf "expected one validation error, got %A" other
         }
     ]
+
+[<Tests>]
+let overrideTests =
+    testList "command-line overrides" [
+        test "overrides replace budget, device and threads and leave the original untouched" {
+            let original = Experiment.pretrain "o" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2)) |> Experiment.lower
+            let before = ModelDsl.Core.Json.SpecJson.Serialize original
+            let changed = Overrides.apply { Steps = Some 10L; Device = Some "cuda:0"; Threads = Some 3 } original
+            Expect.equal changed.Training.Budget (ModelDsl.Core.Training.StepBudget 10L :> ModelDsl.Core.Training.BudgetSpec) "budget"
+            Expect.equal changed.Training.Device "cuda:0" "device"
+            Expect.equal changed.Training.Threads (System.Nullable 3) "threads"
+            Expect.equal changed.Model original.Model "model untouched"
+            Expect.equal (ModelDsl.Core.Json.SpecJson.Serialize original) before "original not mutated"
+            Expect.equal (Overrides.apply Overrides.none original) original "no overrides, same spec"
+        }
+    ]
