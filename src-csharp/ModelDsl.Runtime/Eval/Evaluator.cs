@@ -1,0 +1,75 @@
+using ModelDsl.Runtime.Tasks;
+using ModelDsl.Runtime.Training;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Eval;
+
+/// <summary>Held-out loss and verified accuracy. Both leave the model in training mode.</summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Mean masked cross-entropy per counted token over validation batches 0 .. batches-1 (each of
+    /// <paramref name="batchSize"/> sequences): total masked loss / total masked tokens.
+    /// </summary>
+    public static double ValidationLoss(nn.Module<Tensor, Tensor> model, ITask task, int batches, int batchSize, Device device)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        model.eval();
+        try
+        {
+            var lossSum = 0.0;
+            var tokens = 0.0;
+            for (var i = 0; i < batches; i++)
+            {
+                using var batch = task.ValidationBatch(i, batchSize);
+                var logits = model.forward(batch.Inputs.to(device));
+                lossSum += MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device)).to(ScalarType.Float64).item<double>();
+                tokens += batch.LossMask.sum().to(ScalarType.Float64).item<double>();
+            }
+            if (tokens == 0) throw new InvalidOperationException($"validation batches of task {task.Spec.GetType().Name} count no tokens");
+            return lossSum / tokens;
+        }
+        finally
+        {
+            model.train();
+        }
+    }
+
+    /// <summary>
+    /// Fraction of the task's first <paramref name="problems"/> held-out problems whose greedy
+    /// completion the task verifies; null when the task has no verifiable problems.
+    /// </summary>
+    public static double? Accuracy(nn.Module<Tensor, Tensor> model, ITask task, int problems, int batchSize, Device device,
+        Func<Tensor, int, Tensor> generateGreedy)
+    {
+        if (problems == 0) return null;
+        var list = task.EvalProblems(problems);
+        if (list.Count == 0) return null;
+        using var noGrad = no_grad();
+        model.eval();
+        try
+        {
+            var correct = 0;
+            // Prompts are batched by length so that no padding is needed.
+            foreach (var group in list.GroupBy(p => p.Prompt.Length))
+                foreach (var chunk in group.Chunk(batchSize))
+                {
+                    using var scope = NewDisposeScope();
+                    var promptLength = group.Key;
+                    var prompts = tensor(chunk.SelectMany(p => p.Prompt).ToArray(), [chunk.Length, promptLength], ScalarType.Int64).to(device);
+                    var output = generateGreedy(prompts, task.CompletionLength).to(CPU);
+                    for (var row = 0; row < chunk.Length; row++)
+                    {
+                        var completion = output[row].slice(0, promptLength, output.shape[1], 1).data<long>().ToArray();
+                        if (task.Verify(chunk[row], completion)) correct++;
+                    }
+                }
+            return (double)correct / list.Count;
+        }
+        finally
+        {
+            model.train();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Runs;
+
+/// <summary>What a checkpoint records besides tensors: the optimizer steps taken, the spec it was
+/// written for (JSON), and the per-step training losses so far.</summary>
+public sealed record CheckpointHeader(long Step, string SpecJson, IReadOnlyList<double> TrainLosses, double ElapsedSeconds);
+
+/// <summary>
+/// One checkpoint file: model parameters and buffers, optimizer state and a header, protected by a
+/// SHA-256 checksum. Layout: magic "MDSLCKPT", format version (int32), body length (int64), SHA-256 of
+/// the body (32 bytes), body = header JSON, module state (TorchSharp format), optimizer state
+/// (TorchSharp's <c>save_state_dict</c> format: step counts and moment tensors per parameter).
+/// </summary>
+public static class Checkpoint
+{
+    private static readonly byte[] Magic = "MDSLCKPT"u8.ToArray();
+    private const int FormatVersion = 1;
+    private const int PreambleLength = 8 + 4 + 8 + 32;
+
+    /// <summary>Writes atomically: an existing checkpoint at <paramref name="path"/> stays intact if anything fails.</summary>
+    public static void Save(string path, CheckpointHeader header, nn.Module model, OptimizerHelper? optimizer)
+    {
+        using var body = new MemoryStream();
+        using (var writer = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(JsonSerializer.Serialize(header));
+            model.save(writer);
+            writer.Write(optimizer is not null);
+            optimizer?.save_state_dict(writer);
+        }
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length).ToArray();
+        var checksum = SHA256.HashData(bytes);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(FormatVersion);
+            writer.Write((long)bytes.Length);
+            writer.Write(checksum);
+            writer.Write(bytes);
+        });
+    }
+
+    /// <summary>Checks the file's integrity and returns its header without touching any tensors.</summary>
+    public static CheckpointHeader ReadHeader(string path)
+    {
+        using var reader = new BinaryReader(new MemoryStream(VerifiedBody(path)));
+        return ReadHeader(path, reader);
+    }
+
+    /// <summary>
+    /// Verifies the checksum, checks that the checkpoint was written for <paramref name="expectedSpecJson"/>
+    /// (when given), and loads the state into <paramref name="model"/> and <paramref name="optimizer"/>,
+    /// which must have the structure the checkpoint was written from.
+    /// </summary>
+    public static CheckpointHeader Load(string path, nn.Module model, OptimizerHelper? optimizer, string? expectedSpecJson = null)
+    {
+        using var reader = new BinaryReader(new MemoryStream(VerifiedBody(path)));
+        var header = ReadHeader(path, reader);
+        if (expectedSpecJson is not null && !SameJson(expectedSpecJson, header.SpecJson))
+            throw new CheckpointException(path,
+                $"it was written for a different spec (differs in: {string.Join(", ", DifferingSections(expectedSpecJson, header.SpecJson))})");
+        try
+        {
+            model.load(reader, strict: true);
+            var hasOptimizer = reader.ReadBoolean();
+            if (optimizer is not null)
+            {
+                if (!hasOptimizer) throw new CheckpointException(path, "it holds no optimizer state");
+                optimizer.load_state_dict(reader);
+            }
+        }
+        catch (Exception e) when (e is not CheckpointException)
+        {
+            throw new CheckpointException(path, $"its tensors do not fit this model or optimizer: {e.Message}", e);
+        }
+        return header;
+    }
+
+    private static CheckpointHeader ReadHeader(string path, BinaryReader reader)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString())
+                   ?? throw new CheckpointException(path, "its header is empty");
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        {
+            throw new CheckpointException(path, $"its header cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static byte[] VerifiedBody(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException(path, "no such file");
+        var file = File.ReadAllBytes(path);
+        if (file.Length < PreambleLength || !file.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new CheckpointException(path, $"not a checkpoint file ({file.Length} bytes, missing the MDSLCKPT preamble)");
+        var version = BitConverter.ToInt32(file, 8);
+        if (version != FormatVersion)
+            throw new CheckpointException(path, $"format version {version} is not supported (expected {FormatVersion})");
+        var bodyLength = BitConverter.ToInt64(file, 12);
+        var actualLength = file.Length - PreambleLength;
+        if (bodyLength != actualLength)
+            throw new CheckpointException(path,
+                $"truncated or padded: the header announces {bodyLength} bytes of content but the file holds {actualLength}");
+        var body = file[PreambleLength..];
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(file.AsSpan(20, 32)))
+            throw new CheckpointException(path, "corrupt: the SHA-256 checksum of its content does not match");
+        return body;
+    }
+
+    private static bool SameJson(string a, string b) =>
+        JsonElement.DeepEquals(JsonDocument.Parse(a).RootElement, JsonDocument.Parse(b).RootElement);
+
+    private static IEnumerable<string> DifferingSections(string expected, string actual)
+    {
+        var e = JsonDocument.Parse(expected).RootElement;
+        var a = JsonDocument.Parse(actual).RootElement;
+        if (e.ValueKind != JsonValueKind.Object || a.ValueKind != JsonValueKind.Object) return ["the whole document"];
+        var names = e.EnumerateObject().Select(p => p.Name).Union(a.EnumerateObject().Select(p => p.Name));
+        return names.Where(n => !(e.TryGetProperty(n, out var x) && a.TryGetProperty(n, out var y) && JsonElement.DeepEquals(x, y)));
+    }
+}

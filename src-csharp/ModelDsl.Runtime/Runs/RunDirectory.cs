@@ -1,0 +1,55 @@
+using System.Globalization;
+using ModelDsl.Core;
+using ModelDsl.Core.Json;
+
+namespace ModelDsl.Runtime.Runs;
+
+/// <summary>
+/// The folder one run writes: spec.json, metrics.jsonl (one JSON object per event), checkpoints/,
+/// summary.json and plots/. A new run gets <c>&lt;root&gt;/&lt;name&gt;-&lt;yyyyMMdd-HHmmss&gt;</c>.
+/// </summary>
+public sealed class RunDirectory
+{
+    private RunDirectory(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(Path);
+        Directory.CreateDirectory(CheckpointsPath);
+        Directory.CreateDirectory(PlotsPath);
+    }
+
+    public string Path { get; }
+    public string SpecPath => System.IO.Path.Combine(Path, "spec.json");
+    public string MetricsPath => System.IO.Path.Combine(Path, "metrics.jsonl");
+    public string SummaryPath => System.IO.Path.Combine(Path, "summary.json");
+    public string CheckpointsPath => System.IO.Path.Combine(Path, "checkpoints");
+    public string PlotsPath => System.IO.Path.Combine(Path, "plots");
+    public string LossPlotPath => System.IO.Path.Combine(PlotsPath, "loss.png");
+
+    /// <summary>A fresh directory named after the experiment and the start time (a numeric suffix avoids collisions).</summary>
+    public static RunDirectory CreateNew(string root, string name, DateTime startTime)
+    {
+        var stem = System.IO.Path.Combine(root, $"{name}-{startTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+        var path = stem;
+        for (var suffix = 2; Directory.Exists(path); suffix++) path = $"{stem}-{suffix}";
+        return new RunDirectory(path);
+    }
+
+    /// <summary>An explicit directory, created when missing (an existing one is resumed by the trainer).</summary>
+    public static RunDirectory Open(string path) => new(path);
+
+    /// <summary>Writes spec.json, or checks that an existing one describes the same experiment.</summary>
+    public void WriteOrCheckSpec(ExperimentSpec spec)
+    {
+        var json = SpecJson.Serialize(spec);
+        if (File.Exists(SpecPath))
+        {
+            var existing = SpecJson.Deserialize<ExperimentSpec>(File.ReadAllText(SpecPath), SpecPath);
+            if (existing != spec)
+                throw new InvalidOperationException(
+                    $"run directory '{Path}' holds a different experiment in {SpecPath}; use a new directory or the same spec to resume");
+            return;
+        }
+        AtomicFile.WriteAllText(SpecPath, json);
+    }
+}

@@ -1,0 +1,92 @@
+using ModelDsl.Core.Tasks;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Tasks;
+
+/// <summary>
+/// A user's UTF-8 text file as a byte stream (vocabulary 256). The first (1 - ValidationFraction)
+/// of the bytes train, the rest validate. Training windows of Length + 1 bytes start at random
+/// offsets drawn per (seed, step, micro-batch); validation windows are fixed, non-overlapping
+/// inputs laid out from the start of the held-out part. The loss counts every position.
+/// </summary>
+public sealed class TextCorpusTask : ITask
+{
+    private const long TrainingStream = 1;
+
+    private readonly TextCorpus spec;
+    private readonly int seed;
+    private readonly byte[] training;
+    private readonly byte[] validation;
+
+    public TextCorpusTask(TextCorpus spec, int seed)
+    {
+        var errors = new ModelDsl.Core.Validation.Validator();
+        spec.Validate(errors, "task");
+        errors.ThrowIfAny();
+        this.spec = spec;
+        this.seed = seed;
+        var path = System.IO.Path.GetFullPath(spec.Path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"task.path: corpus file '{path}' does not exist", path);
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length == 0) throw new InvalidDataException($"task.path: corpus file '{path}' is empty");
+        var window = spec.Length + 1;
+        var trainingLength = (int)Math.Floor(bytes.Length * (1 - spec.ValidationFraction));
+        var validationLength = bytes.Length - trainingLength;
+        if (trainingLength < window || validationLength < window)
+            throw new InvalidDataException(
+                $"task.path: corpus file '{path}' has {bytes.Length} bytes, split into {trainingLength} for training and " +
+                $"{validationLength} for validation (validationFraction {spec.ValidationFraction}); each part needs at least " +
+                $"one window of length + 1 = {window} bytes");
+        training = bytes[..trainingLength];
+        validation = bytes[trainingLength..];
+    }
+
+    public TaskSpec Spec => spec;
+    public int VocabularySize => 256;
+    public int SequenceLength => spec.Length;
+    public int TrainingTokens => training.Length;
+    public int ValidationTokens => validation.Length;
+
+    /// <summary>Number of distinct validation windows; validation batch rows cycle through them.</summary>
+    public int ValidationWindows => (validation.Length - 1) / spec.Length;
+
+    public Batch TrainBatch(long step, int microIndex, int size)
+    {
+        var random = SeededRandom.For(seed, TrainingStream, step, microIndex);
+        var starts = new int[size];
+        for (var b = 0; b < size; b++) starts[b] = random.Next(training.Length - spec.Length);
+        return MakeBatch(training, starts);
+    }
+
+    public Batch ValidationBatch(int index, int size)
+    {
+        // Windows advance by Length (each input is followed by its target shift) and wrap around.
+        var starts = new int[size];
+        for (var b = 0; b < size; b++) starts[b] = (int)(((long)index * size + b) % ValidationWindows) * spec.Length;
+        return MakeBatch(validation, starts);
+    }
+
+    /// <summary>Free text has no verifiable problems; accuracy is not reported for this task.</summary>
+    public IReadOnlyList<Problem> EvalProblems(int count) => [];
+    public int CompletionLength => 0;
+
+    public bool Verify(Problem problem, ReadOnlySpan<long> completion) =>
+        throw new NotSupportedException("a text corpus has no verifiable problems");
+
+    private Batch MakeBatch(byte[] source, int[] starts)
+    {
+        int size = starts.Length, length = spec.Length;
+        var inputs = new long[size * length];
+        var targets = new long[size * length];
+        for (var b = 0; b < size; b++)
+            for (var t = 0; t < length; t++)
+            {
+                inputs[b * length + t] = source[starts[b] + t];
+                targets[b * length + t] = source[starts[b] + t + 1];
+            }
+        return new Batch(
+            tensor(inputs, [size, length], ScalarType.Int64),
+            tensor(targets, [size, length], ScalarType.Int64),
+            ones(size, length, ScalarType.Float32));
+    }
+}

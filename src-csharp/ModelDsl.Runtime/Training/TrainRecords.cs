@@ -1,0 +1,30 @@
+namespace ModelDsl.Runtime.Training;
+
+/// <summary>Reported after every optimizer step. Step counts completed steps (1 .. TotalSteps).</summary>
+public sealed record TrainProgress(long Step, long TotalSteps, double Loss, double LearningRate, double GradNorm,
+    double TokensPerSecond, TimeSpan Elapsed, TimeSpan Eta);
+
+/// <summary>Held-out loss and, for tasks with a verifier, accuracy after <see cref="Step"/> optimizer steps.</summary>
+public sealed record EvalResult(long Step, double ValidationLoss, double? Accuracy);
+
+/// <summary>
+/// The outcome of a run. TrainLosses holds the global-batch loss of every completed step (index i is
+/// step i + 1), including steps done before a resume. When a run stops early (StopAfterStep),
+/// FinalEval is the last evaluation made, or NaN loss at the stopping step if there was none.
+/// </summary>
+public sealed record TrainResult(string RunDirectory, long Steps, double FinalTrainLoss, EvalResult FinalEval,
+    IReadOnlyList<double> TrainLosses, TimeSpan Elapsed, double TokensPerSecond);
+
+public sealed class TrainOptions
+{
+    /// <summary>Parent folder of new run directories.</summary>
+    public string RunsRoot { get; init; } = "runs";
+    /// <summary>An explicit run directory; when it holds a valid checkpoint the run resumes from the latest one.</summary>
+    public string? RunDirectory { get; init; }
+    /// <summary>Stop after this many completed steps as if interrupted (no final evaluation or checkpoint).</summary>
+    public long? StopAfterStep { get; init; }
+    public Action<TrainProgress>? OnProgress { get; init; }
+    public Action<EvalResult>? OnEval { get; init; }
+    /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken Cancellation { get; init; }
+}

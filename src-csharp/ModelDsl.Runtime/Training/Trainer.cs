@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using ModelDsl.Core;
+using ModelDsl.Core.Json;
+using ModelDsl.Core.Training;
+using ModelDsl.Runtime.Eval;
+using ModelDsl.Runtime.Runs;
+using ModelDsl.Runtime.Schedules;
+using ModelDsl.Runtime.Tasks;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+
+namespace ModelDsl.Runtime.Training;
+
+/// <summary>
+/// The pre-training loop: micro-batches with gradient accumulation, global-norm clipping, the LR
+/// schedule, AdamW, periodic and final evaluation, atomic checkpoints and deterministic resume.
+/// </summary>
+public static partial class Trainer
+{
+    /// <summary>Trains the model built by <paramref name="buildModel"/> on the spec's task.</summary>
+    public static TrainResult Run(ExperimentSpec spec, TrainOptions? options, TrainableModelFactory buildModel)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        options ??= new TrainOptions();
+        spec.EnsureValid();
+        var training = spec.Training;
+        var dtype = training.Precision switch
+        {
+            Precision.Float32 => ScalarType.Float32,
+            Precision.Float64 => ScalarType.Float64,
+            Precision.BFloat16Mixed => throw new NotSupportedException(
+                "training.precision: bFloat16Mixed is not implemented yet; use float32 or float64"),
+            _ => throw new NotSupportedException($"training.precision: {training.Precision} is not supported"),
+        };
+        var device = ResolveDevice(training.Device);
+        if (training.Threads is { } threads) set_num_threads(threads);
+        manual_seed(training.Seed);
+
+        var task = TaskFactory.Create(spec.Task, training.Seed);
+        var run = options.RunDirectory is { } explicitPath ? RunDirectory.Open(explicitPath) : RunDirectory.CreateNew(options.RunsRoot, spec.Name, DateTime.Now);
+        run.WriteOrCheckSpec(spec);
+        var specJson = SpecJson.Serialize(spec);
+
+        var model = buildModel(spec.Model, dtype, device, training.Seed);
+        using var module = model.Module;
+        using var optimizer = CreateOptimizer(training.Optimizer, model.Parameters);
+
+        var sequenceLength = task.SequenceLength;
+        var tokensPerStep = (long)training.GlobalBatch * sequenceLength;
+        var totalSteps = training.Budget.Steps(tokensPerStep, model.NonEmbeddingParameterCount);
+
+        // Resume from the newest checkpoint that verifies; a corrupt newer one is reported and skipped.
+        var store = new CheckpointStore(run.CheckpointsPath, training.Checkpoint.Keep);
+        var latest = store.LatestValid(out var skipped);
+        var losses = new List<double>();
+        var priorSeconds = 0.0;
+        long startStep = 0;
+        if (latest is not null)
+        {
+            var header = Checkpoint.Load(latest, module, optimizer, specJson);
+            startStep = header.Step;
+            losses.AddRange(header.TrainLosses);
+            priorSeconds = header.ElapsedSeconds;
+        }
+        using var metrics = MetricsLog.Open(run.MetricsPath, startStep);
+        foreach (var problem in skipped)
+            metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
+
+        module.train();
+        var clock = Stopwatch.StartNew();
+        EvalResult? lastEval = null;
+        var ranFinalStep = false;
+        var step = startStep;
+        while (step < totalSteps)
+        {
+            var multiplier = LearningRateSchedule.Multiplier(training.Schedule, step, totalSteps);
+            var learningRate = training.Optimizer.Lr * multiplier;
+            var (loss, gradNorm) = TrainStep(module, optimizer, model.Parameters, task, training, step, learningRate, device);
+            step++;
+            losses.Add(loss);
+
+            var sessionSeconds = clock.Elapsed.TotalSeconds;
+            var sessionSteps = step - startStep;
+            var tokensPerSecond = sessionSteps * tokensPerStep / Math.Max(sessionSeconds, 1e-9);
+            var elapsed = TimeSpan.FromSeconds(priorSeconds + sessionSeconds);
+            var eta = TimeSpan.FromSeconds(sessionSeconds / sessionSteps * (totalSteps - step));
+            metrics.Write("train", step, [new("loss", loss), new("lr", learningRate), new("gradNorm", gradNorm),
+                new("tokensPerSecond", tokensPerSecond), new("elapsedSeconds", elapsed.TotalSeconds)]);
+            options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
+
+            var isFinal = step == totalSteps;
+            if (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0))
+            {
+                lastEval = Evaluate(model, task, training, device, step);
+                metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy)]);
+                options.OnEval?.Invoke(lastEval);
+            }
+            var cancelled = options.Cancellation.IsCancellationRequested;
+            if (isFinal || cancelled || (training.Checkpoint.Every > 0 && step % training.Checkpoint.Every == 0))
+                store.Save(new CheckpointHeader(step, specJson, losses.ToArray(), priorSeconds + clock.Elapsed.TotalSeconds), module, optimizer);
+            options.Cancellation.ThrowIfCancellationRequested();
+            ranFinalStep = isFinal;
+            if (options.StopAfterStep is { } stop && step >= stop && !isFinal) break;
+        }
+
+        var totalElapsed = TimeSpan.FromSeconds(priorSeconds + clock.Elapsed.TotalSeconds);
+        var sessionTokensPerSecond = (step - startStep) * tokensPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+        if (step < totalSteps)
+            return new TrainResult(run.Path, step, losses.Count > 0 ? losses[^1] : double.NaN,
+                lastEval ?? new EvalResult(step, double.NaN, null), losses, totalElapsed, sessionTokensPerSecond);
+
+        // A run that was already complete is evaluated again for its result but not logged twice.
+        var finalEval = ranFinalStep ? lastEval! : Evaluate(model, task, training, device, step);
+        var finalLoss = losses.Count > 0 ? losses[^1] : double.NaN;
+        RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, finalLoss, finalEval.ValidationLoss,
+            finalEval.Accuracy, totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount));
+        metrics.Dispose();
+        LossPlot.Save(run.LossPlotPath,
+            losses.Select((l, i) => ((long)i + 1, l)).ToList(),
+            MetricsLog.Read(run.MetricsPath).Where(e => (string?)e["event"] == "eval")
+                .Select(e => (e["step"]!.GetValue<long>(), e["validationLoss"]!.GetValue<double>())).ToList());
+        return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
+    }
+
+    /// <summary>One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).</summary>
+    private static (double Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, OptimizerHelper optimizer,
+        IReadOnlyList<TrainableParameter> parameters, ITask task, TrainingSpec training, long step, double learningRate, Device device)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+        var batches = Enumerable.Range(0, training.AccumulationSteps).Select(m => task.TrainBatch(step, m, training.MicroBatch)).ToList();
+
+        optimizer.zero_grad();
+        var loss = GradientAccumulation.Backward(module, batches, device);
+        var gradNorm = training.ClipGradNorm is { } maxNorm
+            ? nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), maxNorm)
+            : GlobalGradientNorm(parameters);
+        optimizer.step();
+        return (loss, gradNorm);
+    }
+
+    private static double GlobalGradientNorm(IReadOnlyList<TrainableParameter> parameters)
+    {
+        var squares = parameters.Select(p => p.Parameter.grad).Where(g => g is not null).Select(g => g!.to(ScalarType.Float64).square().sum()).ToList();
+        return squares.Count == 0 ? 0.0 : stack(squares).sum().sqrt().item<double>();
+    }
+
+    private static EvalResult Evaluate(TrainableModel model, ITask task, TrainingSpec training, Device device, long step)
+    {
+        var loss = Evaluator.ValidationLoss(model.Module, task, training.Eval.Batches, training.MicroBatch, device);
+        var accuracy = Evaluator.Accuracy(model.Module, task, training.Eval.Problems, training.MicroBatch, device, model.GenerateGreedy);
+        return new EvalResult(step, loss, accuracy);
+    }
+
+    /// <summary>AdamW with two groups: decayed (hidden matrices, untied head) and not decayed (embeddings, norms, biases).</summary>
+    private static OptimizerHelper CreateOptimizer(OptimizerSpec spec, IReadOnlyList<TrainableParameter> parameters)
+    {
+        if (spec is not Core.Training.AdamW adam)
+            throw new NotSupportedException($"training.optimizer: {spec.GetType().Name} has no runtime implementation yet");
+        var groups = new[] { true, false }
+            .Select(decay => (decay, members: parameters.Where(p => p.WeightDecay == decay).Select(p => p.Parameter).ToList()))
+            .Where(g => g.members.Count > 0)
+            .Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.members,
+                new TorchSharp.Modules.AdamW.Options { weight_decay = g.decay ? adam.WeightDecay : 0.0 }))
+            .ToList();
+        return optim.AdamW(groups, adam.Lr, adam.Beta1, adam.Beta2, adam.Eps, weight_decay: 0.0);
+    }
+
+    private static Device ResolveDevice(string device) => device switch
+    {
+        "auto" => cuda.is_available() ? CUDA : CPU,
+        "cpu" => CPU,
+        _ when device.StartsWith("cuda") && !cuda.is_available() =>
+            throw new NotSupportedException($"training.device: '{device}' was requested but CUDA is not available on this machine"),
+        _ => new Device(device),
+    };
+}

@@ -1,0 +1,132 @@
+using ModelDsl.Core;
+using ModelDsl.Core.Model;
+using ModelDsl.Core.Tasks;
+using ModelDsl.Core.Training;
+using ModelDsl.Core.Validation;
+using ModelDsl.Runtime.Runs;
+using ModelDsl.Runtime.Training;
+
+namespace ModelDsl.Runtime.Tests.Training;
+
+/// <summary>The training loop's bookkeeping, on a tiny stand-in model so that each run takes well under a second.</summary>
+public sealed class TrainingLoopTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("runs-").FullName;
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private static ExperimentSpec Spec(int steps = 12, int checkpointEvery = 3, Precision precision = Precision.Float32) => new()
+    {
+        Name = "loop",
+        Model = ModelSpec.Llama(vocab: SparseParity.Vocabulary, width: 16, depth: 1, heads: 2) with { MaxSequenceLength = 32 },
+        Task = new SparseParity { Bits = 8, Secret = 2 },
+        Training = new TrainingSpec
+        {
+            Optimizer = new AdamW { Lr = 1e-2, WeightDecay = 0.1 },
+            Schedule = new WarmupCosine { WarmupFraction = 0.25, MinRatio = 0.1 },
+            Budget = new StepBudget(steps),
+            GlobalBatch = 16,
+            MicroBatch = 8,
+            ClipGradNorm = 0.5,
+            Eval = new EvalSpec { Every = 4, Batches = 2, Problems = 16 },
+            Checkpoint = new CheckpointSpec { Every = checkpointEvery, Keep = 2 },
+            Seed = 3,
+            Precision = precision,
+        },
+    };
+
+    [Fact]
+    public void ResumedRunReproducesTheUninterruptedLossesExactly()
+    {
+        var spec = Spec();
+        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") }, TinyCausalModel.Build);
+
+        var resumedPath = Path.Combine(root, "resumed");
+        var first = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath, StopAfterStep = 7 }, TinyCausalModel.Build);
+        Assert.Equal(7, first.Steps);
+        // Step 7 was not checkpointed (every 3), so the resume starts from step 6 and redoes step 7.
+        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath }, TinyCausalModel.Build);
+
+        Assert.Equal(12, straight.TrainLosses.Count);
+        Assert.Equal(straight.TrainLosses, resumed.TrainLosses); // bit-identical doubles
+        Assert.Equal(straight.FinalEval.ValidationLoss, resumed.FinalEval.ValidationLoss);
+        Assert.Equal(straight.FinalEval.Accuracy, resumed.FinalEval.Accuracy);
+        // The metrics log reads as if the run had never stopped: one train event per step.
+        var trainEvents = MetricsLog.Read(Path.Combine(resumedPath, "metrics.jsonl")).Where(e => (string?)e["event"] == "train").ToList();
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), trainEvents.Select(e => e["step"]!.GetValue<long>()));
+        Assert.Equal(straight.TrainLosses, trainEvents.Select(e => e["loss"]!.GetValue<double>()));
+    }
+
+    [Fact]
+    public void RunDirectoryHoldsSpecMetricsCheckpointsSummaryAndPlot()
+    {
+        var evals = new List<EvalResult>();
+        var progress = new List<TrainProgress>();
+        var result = Trainer.Run(Spec(steps: 10), new TrainOptions { RunsRoot = root, OnEval = evals.Add, OnProgress = progress.Add }, TinyCausalModel.Build);
+
+        Assert.Matches(@"loop-\d{8}-\d{6}$", result.RunDirectory);
+        Assert.Equal(Spec(steps: 10), ModelDsl.Core.Json.SpecJson.LoadExperiment(Path.Combine(result.RunDirectory, "spec.json")));
+        Assert.Equal([4L, 8L, 10L], evals.Select(e => e.Step)); // every 4 steps and always at the end
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), progress.Select(p => p.Step));
+        Assert.All(progress, p => Assert.True(p.GradNorm > 0 && p.LearningRate > 0 && p.TokensPerSecond > 0));
+        Assert.Equal(TimeSpan.Zero, progress[^1].Eta);
+        var checkpoints = new CheckpointStore(Path.Combine(result.RunDirectory, "checkpoints"), 2).List();
+        Assert.Equal([9L, 10L], checkpoints.Select(c => c.Step)); // every 3 plus the end, newest 2 kept
+        var summary = RunSummary.Read(Path.Combine(result.RunDirectory, "summary.json"));
+        Assert.Equal(10, summary.Steps);
+        Assert.Equal(10 * 16 * 10, summary.Tokens); // steps x global batch x (8 bits + 2 answer tokens)
+        Assert.Equal(result.FinalTrainLoss, summary.FinalTrainLoss);
+        Assert.Equal(evals[^1].ValidationLoss, summary.ValidationLoss);
+        Assert.NotNull(summary.Accuracy);
+        var png = File.ReadAllBytes(Path.Combine(result.RunDirectory, "plots", "loss.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+    }
+
+    [Fact]
+    public void LoggedLearningRatesFollowTheSchedule()
+    {
+        var progress = new List<TrainProgress>();
+        var spec = Spec(steps: 8);
+        Trainer.Run(spec, new TrainOptions { RunsRoot = root, OnProgress = progress.Add }, TinyCausalModel.Build);
+        for (var i = 0; i < 8; i++)
+            Assert.Equal(1e-2 * ModelDsl.Runtime.Schedules.LearningRateSchedule.Multiplier(spec.Training.Schedule, i, 8), progress[i].LearningRate, 15);
+
+    }
+
+    [Fact]
+    public void CancellationCheckpointsTheCurrentStepAndTheRunResumesFromIt()
+    {
+        var spec = Spec(steps: 8, checkpointEvery: 0);
+        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") }, TinyCausalModel.Build);
+        var path = Path.Combine(root, "cancelled");
+        using var cancellation = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Run(spec, new TrainOptions
+        {
+            RunDirectory = path,
+            Cancellation = cancellation.Token,
+            OnProgress = p => { if (p.Step == 5) cancellation.Cancel(); },
+        }, TinyCausalModel.Build));
+        Assert.Equal([5L], new CheckpointStore(Path.Combine(path, "checkpoints"), 1).List().Select(c => c.Step));
+        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = path }, TinyCausalModel.Build);
+        Assert.Equal(straight.TrainLosses, resumed.TrainLosses);
+    }
+
+    [Fact]
+    public void ADifferentSpecCannotResumeAnExistingRunDirectory()
+    {
+        var path = Path.Combine(root, "run");
+        Trainer.Run(Spec(steps: 3), new TrainOptions { RunDirectory = path }, TinyCausalModel.Build);
+        var other = Spec(steps: 3) with { Task = new SparseParity { Bits = 9, Secret = 2 } };
+        var e = Assert.Throws<InvalidOperationException>(() => Trainer.Run(other, new TrainOptions { RunDirectory = path }, TinyCausalModel.Build));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void InvalidSpecsAndUnsupportedPrecisionAreRejectedBeforeTraining()
+    {
+        var bad = Spec() with { Training = Spec().Training with { GlobalBatch = 10, MicroBatch = 4 } };
+        Assert.Throws<SpecValidationException>(() => Trainer.Run(bad, new TrainOptions { RunsRoot = root }, TinyCausalModel.Build));
+        var mixed = Spec(precision: Precision.BFloat16Mixed);
+        Assert.Contains("bFloat16Mixed", Assert.Throws<NotSupportedException>(() => Trainer.Run(mixed, new TrainOptions { RunsRoot = root }, TinyCausalModel.Build)).Message);
+        Assert.Empty(Directory.GetDirectories(root));
+    }
+}
