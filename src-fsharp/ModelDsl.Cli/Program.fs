@@ -1,9 +1,30 @@
 module ModelDsl.Cli.Program
-open TorchSharp
+
+open Argu
+open ModelDsl.Cli.Arguments
+
+let private overrides (steps, device, threads) : Overrides.Overrides = { Steps = steps; Device = device; Threads = threads }
+
+let private dispatch (command: CliArguments) =
+    match command with
+    | Validate arguments -> Validate.execute (arguments.GetResult FileArguments.File)
+    | Info arguments -> Info.execute (arguments.GetResult FileArguments.File)
+    | Run arguments ->
+        let options =
+            overrides (arguments.TryGetResult RunArguments.Steps, arguments.TryGetResult RunArguments.Device, arguments.TryGetResult RunArguments.Threads)
+        Train.execute (arguments.GetResult RunArguments.File) (arguments.TryGetResult RunArguments.Runs_Dir) options
+    | Quickstart arguments ->
+        let options =
+            overrides (arguments.TryGetResult QuickstartArguments.Steps, arguments.TryGetResult QuickstartArguments.Device, arguments.TryGetResult QuickstartArguments.Threads)
+        Quickstart.execute (arguments.TryGetResult QuickstartArguments.Runs_Dir) options
+
 [<EntryPoint>]
-let main _ =
-    let a = torch.randn(1024L, 1024L)
-    let sw = System.Diagnostics.Stopwatch.StartNew()
-    for _ in 1..20 do (torch.matmul(a, a)).Dispose()
-    printfn "threads %d, %.1f GFLOP/s" (torch.get_num_threads()) (20.0*2.0*1024.0**3.0/sw.Elapsed.TotalSeconds/1e9)
-    0
+let main argv =
+    let parser = ArgumentParser.Create<CliArguments>(programName = "modeldsl")
+    try
+        let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
+        dispatch (results.GetSubCommand())
+    with
+    | :? ArguParseException as e ->
+        eprintfn "%s" e.Message
+        if e.ErrorCode = ErrorCode.HelpText then 0 else 1

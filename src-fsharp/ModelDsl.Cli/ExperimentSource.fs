@@ -1,0 +1,63 @@
+/// Turns a file on the command line (.fsx experiment script or .json run spec) into validated IR.
+module ModelDsl.Cli.ExperimentSource
+
+open System
+open System.Collections
+open System.IO
+open ModelDsl
+open ModelDsl.Core
+open ModelDsl.Core.Json
+open ModelDsl.Core.Validation
+
+type LoadFailure =
+    /// The script does not compile or throws; located diagnostics.
+    | ScriptFailed of ScriptHost.ScriptError list
+    /// A JSON file that cannot be read, or a script binding of the wrong shape.
+    | Unreadable of message: string
+    /// Specs that were read but do not validate: (experiment name, errors).
+    | Invalid of (string * ValidationError list) list
+
+/// Lowers whatever a script bound: an Experiment DSL value or an ExperimentSpec.
+let private lowerValue (binding: string) (value: obj) : Result<ExperimentSpec, string> =
+    match value with
+    | :? Experiment as experiment -> Ok (Experiment.lower experiment)
+    | :? ExperimentSpec as spec -> Ok spec
+    | null -> Error $"'{binding}' is null"
+    | other -> Error $"'{binding}' is a {other.GetType().Name}; expected an Experiment (DSL) or an ExperimentSpec"
+
+let private fromScript (path: string) : Result<ExperimentSpec list, LoadFailure> =
+    use session = new ScriptHost.ScriptSession()
+    match session.Load path with
+    | Error errors -> Error (ScriptFailed errors)
+    | Ok () ->
+        match session.TryGet "experiment", session.TryGet "experiments" with
+        | Some value, None ->
+            lowerValue "experiment" value |> Result.map List.singleton |> Result.mapError Unreadable
+        | None, Some (:? IEnumerable as values) when not (values :? string) ->
+            let lowered = [ for value in values -> lowerValue "experiments" value ]
+            match lowered |> List.choose (function Error e -> Some e | Ok _ -> None) with
+            | [] -> Ok (lowered |> List.choose Result.toOption)
+            | message :: _ -> Error (Unreadable message)
+        | None, Some other -> Error (Unreadable $"'experiments' is a {other.GetType().Name}; expected a list of experiments")
+        | Some _, Some _ -> Error (Unreadable $"{path} binds both 'experiment' and 'experiments'; bind one")
+        | None, None -> Error (Unreadable $"{path} binds neither 'experiment' nor 'experiments'")
+
+let private fromJson (path: string) =
+    try Ok [ SpecJson.LoadExperiment path ]
+    with :? SpecFormatException as e -> Error (Unreadable e.Message)
+
+/// Reads the file (by extension) and validates every experiment in it.
+let load (path: string) : Result<ExperimentSpec list, LoadFailure> =
+    let read =
+        match Path.GetExtension(path).ToLowerInvariant() with
+        | _ when not (File.Exists path) -> Error (Unreadable $"{path}: no such file")
+        | ".fsx" -> fromScript path
+        | ".json" -> fromJson path
+        | other -> Error (Unreadable $"{path}: expected an experiment script (.fsx) or a run spec (.json), not '{other}'")
+    read
+    |> Result.bind (fun specs ->
+        if List.isEmpty specs then Error (Unreadable $"{path} defines no experiments")
+        else
+            match specs |> List.choose (fun s -> match List.ofSeq (s.Validate()) with [] -> None | errors -> Some (s.Name, errors)) with
+            | [] -> Ok specs
+            | invalid -> Error (Invalid invalid))

@@ -1,0 +1,85 @@
+/// `modeldsl run FILE`: trains each experiment with live progress, then prints a summary.
+module ModelDsl.Cli.Train
+
+open System
+open System.Threading
+open Spectre.Console
+open ModelDsl.Core
+open ModelDsl.Runtime.Training
+
+let private number (x: float) = x.ToString("G4", Globalization.CultureInfo.InvariantCulture)
+let private duration (t: TimeSpan) = if t.TotalHours >= 1.0 then t.ToString(@"h\:mm\:ss") else t.ToString(@"m\:ss")
+
+let private progressText (p: TrainProgress) =
+    $"step {p.Step}/{p.TotalSteps}  loss {number p.Loss}  lr {number p.LearningRate}  {p.TokensPerSecond:N0} tok/s  ETA {duration p.Eta}"
+
+let private evalText (e: EvalResult) =
+    let accuracy = if e.Accuracy.HasValue then $"  accuracy {e.Accuracy.Value:P1}" else ""
+    $"[blue]eval[/] step {e.Step}  validation loss {number e.ValidationLoss}{accuracy}"
+
+/// Trains one validated spec. An interactive console gets a single updating progress bar; a redirected
+/// one gets a plain line about every tenth of the run.
+let trainWithProgress (runsRoot: string option) (cancellation: CancellationToken) (spec: ExperimentSpec) : TrainResult =
+    AnsiConsole.MarkupLine($"[bold]{Display.escape spec.Name}[/]")
+    let options onProgress =
+        TrainOptions(
+            RunsRoot = defaultArg runsRoot "runs",
+            OnProgress = Action<TrainProgress>(onProgress),
+            OnEval = Action<EvalResult>(fun e -> AnsiConsole.MarkupLine(evalText e)),
+            Cancellation = cancellation)
+    if AnsiConsole.Profile.Capabilities.Interactive then
+        AnsiConsole
+            .Progress()
+            .AutoClear(false)
+            .Columns(TaskDescriptionColumn(Alignment = Justify.Left), ProgressBarColumn(), PercentageColumn(), ElapsedTimeColumn())
+            .Start(fun context ->
+                let task = context.AddTask("starting", maxValue = 1.0)
+                let result =
+                    Trainer.Run(spec, options (fun p ->
+                        task.MaxValue <- float p.TotalSteps
+                        task.Value <- float p.Step
+                        task.Description <- Display.escape (progressText p)))
+                task.Value <- task.MaxValue
+                result)
+    else
+        let mutable lastPrinted = 0L
+        Trainer.Run(spec, options (fun p ->
+            if p.Step = 1L || p.Step = p.TotalSteps || p.Step - lastPrinted >= max 1L (p.TotalSteps / 10L) then
+                lastPrinted <- p.Step
+                Console.WriteLine(progressText p)))
+
+let private summary (results: (ExperimentSpec * TrainResult) list) =
+    let table =
+        Table().Border(TableBorder.Rounded)
+            .AddColumn("experiment").AddColumn(TableColumn("steps").RightAligned()).AddColumn(TableColumn("train loss").RightAligned())
+            .AddColumn(TableColumn("validation loss").RightAligned()).AddColumn(TableColumn("accuracy").RightAligned())
+            .AddColumn(TableColumn("tokens/s").RightAligned()).AddColumn(TableColumn("time").RightAligned())
+    for spec, r in results do
+        let accuracy = if r.FinalEval.Accuracy.HasValue then $"{r.FinalEval.Accuracy.Value:P1}" else "-"
+        table.AddRow(
+            Display.escape spec.Name, string r.Steps, number r.FinalTrainLoss, number r.FinalEval.ValidationLoss,
+            accuracy, r.TokensPerSecond.ToString("N0"), duration r.Elapsed) |> ignore
+    AnsiConsole.Write table
+
+/// Trains already loaded specs: overrides, re-validation (an override can break a rule), training.
+let trainSpecs (specs: ExperimentSpec list) (runsRoot: string option) (overrides: Overrides.Overrides) =
+    let specs = specs |> List.map (Overrides.apply overrides)
+    match specs |> List.choose (fun s -> match List.ofSeq (s.Validate()) with [] -> None | e -> Some (s.Name, e)) with
+    | _ :: _ as invalid -> Display.loadFailure (ExperimentSource.Invalid invalid)
+    | [] ->
+        use cancellation = new CancellationTokenSource()
+        // Ctrl+C stops training cleanly (the trainer checks the token) instead of killing the process.
+        use _ = Console.CancelKeyPress.Subscribe(fun e -> e.Cancel <- true; cancellation.Cancel())
+        try
+            let results = [ for spec in specs -> spec, trainWithProgress runsRoot cancellation.Token spec ]
+            summary results
+            for spec, r in results do AnsiConsole.MarkupLine($"{Display.escape spec.Name}: run directory [link]{Display.escape r.RunDirectory}[/]")
+            0
+        with :? OperationCanceledException ->
+            Display.errorLine "training cancelled"
+            130
+
+let execute (path: string) (runsRoot: string option) (overrides: Overrides.Overrides) =
+    match ExperimentSource.load path with
+    | Error failure -> Display.loadFailure failure
+    | Ok specs -> trainSpecs specs runsRoot overrides

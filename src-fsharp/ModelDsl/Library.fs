@@ -1,1 +1,0 @@
-module ModelDsl.Placeholder

@@ -1,0 +1,6 @@
+module ModelDsl.Tests.Main
+
+open Expecto
+
+[<EntryPoint>]
+let main args = runTestsInAssemblyWithCLIArgs [] args

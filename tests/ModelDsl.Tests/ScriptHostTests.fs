@@ -1,0 +1,103 @@
+/// Experiment scripts evaluated in-process by the CLI's compiler-service host.
+module ModelDsl.Tests.ScriptHostTests
+
+open System.IO
+open Expecto
+open ModelDsl
+open ModelDsl.Cli
+
+let private repositoryRoot =
+    let rec up (directory: DirectoryInfo) =
+        if isNull directory then failwith "no repository root above the test assembly"
+        elif File.Exists(Path.Combine(directory.FullName, "modeldsl.fsx")) then directory.FullName
+        else up directory.Parent
+    up (DirectoryInfo System.AppContext.BaseDirectory)
+
+/// Loads a script written to a temporary folder (removed afterwards) and checks the outcome.
+let private withScript (text: string) (check: string -> Result<ModelDsl.Core.ExperimentSpec list, ExperimentSource.LoadFailure> -> unit) =
+    let folder = Directory.CreateTempSubdirectory("modeldsl-script-").FullName
+    try
+        let path = Path.Combine(folder, "experiment.fsx")
+        File.WriteAllText(path, text)
+        check path (ExperimentSource.load path)
+    finally
+        Directory.Delete(folder, true)
+
+[<Tests>]
+let tests =
+    testList "script hosting" [
+        test "the quickstart (which #loads the prelude) lowers to the same spec as the DSL value" {
+            let path = Path.Combine(repositoryRoot, "examples", "quickstart.fsx")
+            match ExperimentSource.load path with
+            | Error failure -> failtestf "quickstart failed to load: %A" failure
+            | Ok [ spec ] ->
+                let expected =
+                    Experiment.pretrain "quickstart-parity" (Model.llama (vocab = 4, width = 128, depth = 2, heads = 4))
+                    |> Experiment.task (Tasks.sparseParity (bits = 16, secret = 3, cot = true))
+                    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3 })
+                    |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
+                    |> Experiment.budget (Budget.steps 600)
+                    |> Experiment.batch (globalBatch = 64)
+                    |> Experiment.eval (every = 100, problems = 256)
+                    |> Experiment.seed 1
+                    |> Experiment.lower
+                Expect.equal spec expected "quickstart spec"
+            | Ok specs -> failtestf "expected one experiment, got %d" specs.Length
+        }
+
+        test "a list of experiments needs no #r or open" {
+            withScript "let small = Experiment.pretrain \"a\" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2))\n\
+                     let experiments = [ small; small |> Experiment.name \"b\" ]\n" <| fun _ result ->
+                match result with
+                | Ok specs -> Expect.equal (specs |> List.map _.Name) [ "a"; "b" ] "names"
+                | Error failure -> failtestf "%A" failure
+        }
+
+        test "a script may bind an IR record" {
+            withScript "let experiment = ModelDsl.Core.ExperimentSpec(Name = \"ir\", Model = ModelDsl.Core.Model.ModelSpec.Llama(8, 16, 1, 2))\n" <| fun _ result ->
+                match result with
+                | Ok [ spec ] -> Expect.equal spec (ModelDsl.Core.ExperimentSpec(Name = "ir", Model = ModelDsl.Core.Model.ModelSpec.Llama(8, 16, 1, 2))) "spec"
+                | other -> failtestf "%A" other
+        }
+
+        test "a compile error names the file, line and the compiler's message" {
+            withScript "let model = Model.llama (vocab = 8, width = 16, depth = 1, heads = 2)\nlet experiment = Experiment.pretrain \"x\" modle\n" <| fun path result ->
+                match result with
+                | Error (ExperimentSource.ScriptFailed [ error ]) ->
+                    Expect.equal (error.File, error.Line) (path, 2) "location"
+                    Expect.stringContains error.Message "modle" "message"
+                | other -> failtestf "expected one compile error, got %A" other
+        }
+
+        test "an exception while the script runs names the line that threw" {
+            withScript "let model = Model.llama (vocab = 8, width = 16, depth = 2, heads = 2)\n\nlet experiment = Experiment.pretrain \"x\" (Model.layer 5 id model)\n" <| fun path result ->
+                match result with
+                | Error (ExperimentSource.ScriptFailed [ error ]) ->
+                    Expect.equal (error.File, error.Line) (path, 3) "location"
+                    Expect.stringContains error.Message "layer 5 does not exist" "message"
+                | other -> failtestf "expected the exception, got %A" other
+        }
+
+        test "validation errors come back per experiment with their paths" {
+            withScript "let experiment = Experiment.pretrain \"bad\" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2)) |> Experiment.threads 0\n" <| fun _ result ->
+                match result with
+                | Error (ExperimentSource.Invalid [ "bad", [ error ] ]) -> Expect.equal error.Path "training.threads" "path"
+                | other -> failtestf "expected one validation error, got %A" other
+        }
+    ]
+
+[<Tests>]
+let overrideTests =
+    testList "command-line overrides" [
+        test "overrides replace budget, device and threads and leave the original untouched" {
+            let original = Experiment.pretrain "o" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2)) |> Experiment.lower
+            let before = ModelDsl.Core.Json.SpecJson.Serialize original
+            let changed = Overrides.apply { Steps = Some 10L; Device = Some "cuda:0"; Threads = Some 3 } original
+            Expect.equal changed.Training.Budget (ModelDsl.Core.Training.StepBudget 10L :> ModelDsl.Core.Training.BudgetSpec) "budget"
+            Expect.equal changed.Training.Device "cuda:0" "device"
+            Expect.equal changed.Training.Threads (System.Nullable 3) "threads"
+            Expect.equal changed.Model original.Model "model untouched"
+            Expect.equal (ModelDsl.Core.Json.SpecJson.Serialize original) before "original not mutated"
+            Expect.equal (Overrides.apply Overrides.none original) original "no overrides, same spec"
+        }
+    ]
