@@ -36,7 +36,7 @@ public sealed class MemoryDisciplineTests : IDisposable
                 var stats = DisposeScopeManager.Statistics;
                 live[p.Step] = (stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount - stats.DisposedOutsideScopeCount);
             },
-        }, TinyCausalModel.Build);
+        });
         Assert.Equal(live[20], live[120]);
         Assert.Equal(live[60], live[110]); // after evaluations and checkpoints too
     }

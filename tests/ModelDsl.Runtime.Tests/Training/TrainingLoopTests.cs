@@ -8,7 +8,7 @@ using ModelDsl.Runtime.Training;
 
 namespace ModelDsl.Runtime.Tests.Training;
 
-/// <summary>The training loop's bookkeeping, on a tiny stand-in model so that each run takes well under a second.</summary>
+/// <summary>The training loop's bookkeeping, on a one-layer compiled transformer small enough that each run takes about a second.</summary>
 public sealed class TrainingLoopTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("runs-").FullName;
@@ -38,13 +38,13 @@ public sealed class TrainingLoopTests : IDisposable
     public void ResumedRunReproducesTheUninterruptedLossesExactly()
     {
         var spec = Spec();
-        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") }, TinyCausalModel.Build);
+        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") });
 
         var resumedPath = Path.Combine(root, "resumed");
-        var first = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath, StopAfterStep = 7 }, TinyCausalModel.Build);
+        var first = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath, StopAfterStep = 7 });
         Assert.Equal(7, first.Steps);
         // Step 7 was not checkpointed (every 3), so the resume starts from step 6 and redoes step 7.
-        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath }, TinyCausalModel.Build);
+        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = resumedPath });
 
         Assert.Equal(12, straight.TrainLosses.Count);
         Assert.Equal(straight.TrainLosses, resumed.TrainLosses); // bit-identical doubles
@@ -61,7 +61,7 @@ public sealed class TrainingLoopTests : IDisposable
     {
         var evals = new List<EvalResult>();
         var progress = new List<TrainProgress>();
-        var result = Trainer.Run(Spec(steps: 10), new TrainOptions { RunsRoot = root, OnEval = evals.Add, OnProgress = progress.Add }, TinyCausalModel.Build);
+        var result = Trainer.Run(Spec(steps: 10), new TrainOptions { RunsRoot = root, OnEval = evals.Add, OnProgress = progress.Add });
 
         Assert.Matches(@"loop-\d{8}-\d{6}$", result.RunDirectory);
         Assert.Equal(Spec(steps: 10), ModelDsl.Core.Json.SpecJson.LoadExperiment(Path.Combine(result.RunDirectory, "spec.json")));
@@ -86,7 +86,7 @@ public sealed class TrainingLoopTests : IDisposable
     {
         var progress = new List<TrainProgress>();
         var spec = Spec(steps: 8);
-        Trainer.Run(spec, new TrainOptions { RunsRoot = root, OnProgress = progress.Add }, TinyCausalModel.Build);
+        Trainer.Run(spec, new TrainOptions { RunsRoot = root, OnProgress = progress.Add });
         for (var i = 0; i < 8; i++)
             Assert.Equal(1e-2 * ModelDsl.Runtime.Schedules.LearningRateSchedule.Multiplier(spec.Training.Schedule, i, 8), progress[i].LearningRate, 15);
 
@@ -96,7 +96,7 @@ public sealed class TrainingLoopTests : IDisposable
     public void CancellationCheckpointsTheCurrentStepAndTheRunResumesFromIt()
     {
         var spec = Spec(steps: 8, checkpointEvery: 0);
-        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") }, TinyCausalModel.Build);
+        var straight = Trainer.Run(spec, new TrainOptions { RunDirectory = Path.Combine(root, "straight") });
         var path = Path.Combine(root, "cancelled");
         using var cancellation = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Run(spec, new TrainOptions
@@ -104,9 +104,9 @@ public sealed class TrainingLoopTests : IDisposable
             RunDirectory = path,
             Cancellation = cancellation.Token,
             OnProgress = p => { if (p.Step == 5) cancellation.Cancel(); },
-        }, TinyCausalModel.Build));
+        }));
         Assert.Equal([5L], new CheckpointStore(Path.Combine(path, "checkpoints"), 1).List().Select(c => c.Step));
-        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = path }, TinyCausalModel.Build);
+        var resumed = Trainer.Run(spec, new TrainOptions { RunDirectory = path });
         Assert.Equal(straight.TrainLosses, resumed.TrainLosses);
     }
 
@@ -114,9 +114,9 @@ public sealed class TrainingLoopTests : IDisposable
     public void ADifferentSpecCannotResumeAnExistingRunDirectory()
     {
         var path = Path.Combine(root, "run");
-        Trainer.Run(Spec(steps: 3), new TrainOptions { RunDirectory = path }, TinyCausalModel.Build);
+        Trainer.Run(Spec(steps: 3), new TrainOptions { RunDirectory = path });
         var other = Spec(steps: 3) with { Task = new SparseParity { Bits = 9, Secret = 2 } };
-        var e = Assert.Throws<InvalidOperationException>(() => Trainer.Run(other, new TrainOptions { RunDirectory = path }, TinyCausalModel.Build));
+        var e = Assert.Throws<InvalidOperationException>(() => Trainer.Run(other, new TrainOptions { RunDirectory = path }));
         Assert.Contains(path, e.Message);
     }
 
@@ -124,9 +124,9 @@ public sealed class TrainingLoopTests : IDisposable
     public void InvalidSpecsAndUnsupportedPrecisionAreRejectedBeforeTraining()
     {
         var bad = Spec() with { Training = Spec().Training with { GlobalBatch = 10, MicroBatch = 4 } };
-        Assert.Throws<SpecValidationException>(() => Trainer.Run(bad, new TrainOptions { RunsRoot = root }, TinyCausalModel.Build));
+        Assert.Throws<SpecValidationException>(() => Trainer.Run(bad, new TrainOptions { RunsRoot = root }));
         var mixed = Spec(precision: Precision.BFloat16Mixed);
-        Assert.Contains("bFloat16Mixed", Assert.Throws<NotSupportedException>(() => Trainer.Run(mixed, new TrainOptions { RunsRoot = root }, TinyCausalModel.Build)).Message);
+        Assert.Contains("bFloat16Mixed", Assert.Throws<NotSupportedException>(() => Trainer.Run(mixed, new TrainOptions { RunsRoot = root })).Message);
         Assert.Empty(Directory.GetDirectories(root));
     }
 }
