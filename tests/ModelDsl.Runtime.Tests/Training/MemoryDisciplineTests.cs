@@ -37,7 +37,10 @@ public sealed class MemoryDisciplineTests : IDisposable
                 live[p.Step] = (stats.ThreadTotalLiveCount, stats.CreatedOutsideScopeCount - stats.DisposedOutsideScopeCount);
             },
         });
-        Assert.Equal(live[20], live[120]);
-        Assert.Equal(live[60], live[110]); // after evaluations and checkpoints too
+        // A leak of even one tensor per step would add 100 here. Tensors made outside any scope may
+        // still be released by the finalizer between the two readings, so that count may only fall.
+        Assert.Equal(live[20].InScopes, live[120].InScopes);
+        Assert.Equal(live[60].InScopes, live[110].InScopes); // after evaluations and checkpoints too
+        Assert.InRange(live[120].OutsideScopes, 0, live[20].OutsideScopes);
     }
 }
