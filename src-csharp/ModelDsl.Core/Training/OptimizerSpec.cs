@@ -3,10 +3,25 @@ using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
 
-/// <summary>An optimizer with its hyperparameters. Each optimizer is one subclass; the peak
-/// learning rate is scaled by the schedule at every step.</summary>
+/// <summary>
+/// An optimizer with its hyperparameters. Each optimizer is one subclass; the peak learning rate
+/// is scaled by the schedule at every step. Every optimizer follows one convention (levanter, as
+/// used by Wen et al. 2025, "Fantastic Pretraining Optimizers"): optional gradient clipping over
+/// the optimizer's clip scope, direction u, u += wd * W on the decayed group, W -= lr_t * u; so
+/// weight decay is scaled by the scheduled learning rate.
+/// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(AdamW), "adamW")]
+[JsonDerivedType(typeof(NAdamW), "nAdamW")]
+[JsonDerivedType(typeof(Mars), "mars")]
+[JsonDerivedType(typeof(Cautious), "cautious")]
+[JsonDerivedType(typeof(Lion), "lion")]
+[JsonDerivedType(typeof(AdamMini), "adamMini")]
+[JsonDerivedType(typeof(Muon), "muon")]
+[JsonDerivedType(typeof(Scion), "scion")]
+[JsonDerivedType(typeof(Kron), "kron")]
+[JsonDerivedType(typeof(Soap), "soap")]
+[JsonDerivedType(typeof(SophiaH), "sophiaH")]
 public abstract record OptimizerSpec
 {
     public double Lr { get; init; } = 1e-3;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using ModelDsl.Runtime.Optim;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -13,16 +14,16 @@ public sealed record CheckpointHeader(long Step, string SpecJson, IReadOnlyList<
 /// One checkpoint file: model parameters and buffers, optimizer state and a header, protected by a
 /// SHA-256 checksum. Layout: magic "MDSLCKPT", format version (int32), body length (int64), SHA-256 of
 /// the body (32 bytes), body = header JSON, module state (TorchSharp format), optimizer state
-/// (TorchSharp's <c>save_state_dict</c> format: step counts and moment tensors per parameter).
+/// (<see cref="IOptimizer.SaveState"/>: step counts and state tensors per parameter, exact).
 /// </summary>
 public static class Checkpoint
 {
     private static readonly byte[] Magic = "MDSLCKPT"u8.ToArray();
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private const int PreambleLength = 8 + 4 + 8 + 32;
 
     /// <summary>Writes atomically: an existing checkpoint at <paramref name="path"/> stays intact if anything fails.</summary>
-    public static void Save(string path, CheckpointHeader header, nn.Module model, OptimizerHelper? optimizer)
+    public static void Save(string path, CheckpointHeader header, nn.Module model, IOptimizer? optimizer)
     {
         using var body = new MemoryStream();
         using (var writer = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -30,7 +31,7 @@ public static class Checkpoint
             writer.Write(JsonSerializer.Serialize(header));
             model.save(writer);
             writer.Write(optimizer is not null);
-            optimizer?.save_state_dict(writer);
+            optimizer?.SaveState(writer);
         }
         var bytes = body.GetBuffer().AsSpan(0, (int)body.Length).ToArray();
         var checksum = SHA256.HashData(bytes);
@@ -57,7 +58,7 @@ public static class Checkpoint
     /// (when given), and loads the state into <paramref name="model"/> and <paramref name="optimizer"/>,
     /// which must have the structure the checkpoint was written from.
     /// </summary>
-    public static CheckpointHeader Load(string path, nn.Module model, OptimizerHelper? optimizer, string? expectedSpecJson = null)
+    public static CheckpointHeader Load(string path, nn.Module model, IOptimizer? optimizer, string? expectedSpecJson = null)
     {
         using var reader = new BinaryReader(new MemoryStream(VerifiedBody(path)));
         var header = ReadHeader(path, reader);
@@ -71,7 +72,7 @@ public static class Checkpoint
             if (optimizer is not null)
             {
                 if (!hasOptimizer) throw new CheckpointException(path, "it holds no optimizer state");
-                optimizer.load_state_dict(reader);
+                optimizer.LoadState(reader);
             }
         }
         catch (Exception e) when (e is not CheckpointException)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ModelDsl.Runtime.Optim;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -28,7 +29,7 @@ public sealed partial class CheckpointStore(string directory, int keep)
             .ToList();
     }
 
-    public string Save(CheckpointHeader header, nn.Module model, OptimizerHelper? optimizer)
+    public string Save(CheckpointHeader header, nn.Module model, IOptimizer? optimizer)
     {
         var path = PathFor(header.Step);
         Checkpoint.Save(path, header, model, optimizer);

@@ -1,22 +1,24 @@
-using TorchSharp.Modules;
+using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Optim;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Training;
 
-/// <summary>A trainable parameter and whether decoupled weight decay applies to it.</summary>
-public sealed record TrainableParameter(string Name, Parameter Parameter, bool WeightDecay);
-
 /// <summary>
 /// What the training loop needs from a model: the module mapping int64 tokens [B, T] to logits
-/// [B, T, V], its parameters with their weight-decay rule, its size, and greedy generation
+/// [B, T, V], its parameters with their roles (which decide optimizer groups and weight decay), its size, and greedy generation
 /// (prompts [B, P] to [B, P + N]) for accuracy.
 /// </summary>
 public sealed record TrainableModel(
     nn.Module<Tensor, Tensor> Module,
-    IReadOnlyList<TrainableParameter> Parameters,
+    IReadOnlyList<NamedParameter> Parameters,
     long ParameterCount,
     long NonEmbeddingParameterCount,
-    Func<Tensor, int, Tensor> GenerateGreedy);
+    Func<Tensor, int, Tensor> GenerateGreedy)
+{
+    /// <summary>Where fused query/key heads lie (Adam-mini's per-head blocks); null when unknown.</summary>
+    public AttentionLayout? Attention { get; init; }
+}
 
 /// <summary>Builds the model for a spec: the model spec, element type, device and seed.</summary>
 public delegate TrainableModel TrainableModelFactory(ModelDsl.Core.Model.ModelSpec spec, ScalarType dtype, Device device, long seed);

@@ -3,10 +3,11 @@ using ModelDsl.Core;
 using ModelDsl.Core.Json;
 using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Eval;
+using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Runs;
 using ModelDsl.Runtime.Schedules;
 using ModelDsl.Runtime.Tasks;
-using TorchSharp.Modules;
+using ModelDsl.Runtime.Compile;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
 
@@ -14,7 +15,7 @@ namespace ModelDsl.Runtime.Training;
 
 /// <summary>
 /// The pre-training loop: micro-batches with gradient accumulation, global-norm clipping, the LR
-/// schedule, AdamW, periodic and final evaluation, atomic checkpoints and deterministic resume.
+/// schedule, the spec's optimizer, periodic and final evaluation, atomic checkpoints and deterministic resume.
 /// </summary>
 public static partial class Trainer
 {
@@ -44,7 +45,7 @@ public static partial class Trainer
 
         var model = buildModel(spec.Model, dtype, device, training.Seed);
         using var module = model.Module;
-        using var optimizer = CreateOptimizer(training.Optimizer, model.Parameters);
+        using var optimizer = OptimizerFactory.Create(training.Optimizer, model.Parameters, training.ClipGradNorm, model.Attention);
 
         var sequenceLength = task.SequenceLength;
         var tokensPerStep = (long)training.GlobalBatch * sequenceLength;
@@ -76,7 +77,7 @@ public static partial class Trainer
         {
             var multiplier = LearningRateSchedule.Multiplier(training.Schedule, step, totalSteps);
             var learningRate = training.Optimizer.Lr * multiplier;
-            var (loss, gradNorm) = TrainStep(module, optimizer, model.Parameters, task, training, step, learningRate, device);
+            var (loss, gradNorm) = TrainStep(module, optimizer, model.Parameters, task, training, step, multiplier, device);
             step++;
             losses.Add(loss);
 
@@ -123,27 +124,24 @@ public static partial class Trainer
         return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
     }
 
-    /// <summary>One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).</summary>
-    private static (double Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, OptimizerHelper optimizer,
-        IReadOnlyList<TrainableParameter> parameters, ITask task, TrainingSpec training, long step, double learningRate, Device device)
+    /// <summary>
+    /// One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).
+    /// Gradient clipping (TrainingSpec.ClipGradNorm) is done by the optimizer over its own clip scope
+    /// (all parameters, except Muon: its AdamW group only); the returned norm is the global one before clipping.
+    /// </summary>
+    private static (double Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, IOptimizer optimizer,
+        IReadOnlyList<NamedParameter> parameters, ITask task, TrainingSpec training, long step, double learningRateMultiplier, Device device)
     {
         using var scope = NewDisposeScope();
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
         var batches = Enumerable.Range(0, training.AccumulationSteps).Select(m => task.TrainBatch(step, m, training.MicroBatch)).ToList();
 
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         var loss = GradientAccumulation.Backward(module, batches, device);
-        var gradNorm = training.ClipGradNorm is { } maxNorm
-            ? nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), maxNorm)
-            : GlobalGradientNorm(parameters);
-        optimizer.step();
+        var context = optimizer.NeedsHessianVectorProduct
+            ? new StepContext(vectors => GradientAccumulation.HessianVectorProduct(module, batches, device, parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
+            : StepContext.None;
+        var gradNorm = optimizer.Step(learningRateMultiplier, context);
         return (loss, gradNorm);
-    }
-
-    private static double GlobalGradientNorm(IReadOnlyList<TrainableParameter> parameters)
-    {
-        var squares = parameters.Select(p => p.Parameter.grad).Where(g => g is not null).Select(g => g!.to(ScalarType.Float64).square().sum()).ToList();
-        return squares.Count == 0 ? 0.0 : stack(squares).sum().sqrt().item<double>();
     }
 
     private static EvalResult Evaluate(TrainableModel model, ITask task, TrainingSpec training, Device device, long step)
@@ -151,20 +149,6 @@ public static partial class Trainer
         var loss = Evaluator.ValidationLoss(model.Module, task, training.Eval.Batches, training.MicroBatch, device);
         var accuracy = Evaluator.Accuracy(model.Module, task, training.Eval.Problems, training.MicroBatch, device, model.GenerateGreedy);
         return new EvalResult(step, loss, accuracy);
-    }
-
-    /// <summary>AdamW with two groups: decayed (hidden matrices, untied head) and not decayed (embeddings, norms, biases).</summary>
-    private static OptimizerHelper CreateOptimizer(OptimizerSpec spec, IReadOnlyList<TrainableParameter> parameters)
-    {
-        if (spec is not Core.Training.AdamW adam)
-            throw new NotSupportedException($"training.optimizer: {spec.GetType().Name} has no runtime implementation yet");
-        var groups = new[] { true, false }
-            .Select(decay => (decay, members: parameters.Where(p => p.WeightDecay == decay).Select(p => p.Parameter).ToList()))
-            .Where(g => g.members.Count > 0)
-            .Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.members,
-                new TorchSharp.Modules.AdamW.Options { weight_decay = g.decay ? adam.WeightDecay : 0.0 }))
-            .ToList();
-        return optim.AdamW(groups, adam.Lr, adam.Beta1, adam.Beta2, adam.Eps, weight_decay: 0.0);
     }
 
     private static Device ResolveDevice(string device) => device switch

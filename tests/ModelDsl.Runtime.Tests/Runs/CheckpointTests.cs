@@ -1,3 +1,5 @@
+using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,29 +11,31 @@ public sealed class CheckpointTests : IDisposable
     private readonly string directory = Directory.CreateTempSubdirectory("checkpoints-").FullName;
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
-    private static (TorchSharp.Modules.Linear Model, TorchSharp.Modules.AdamW Optimizer) TrainedLinear(long seed, int steps)
+    private static (TorchSharp.Modules.Linear Model, IOptimizer Optimizer) TrainedLinear(long seed, int steps)
     {
         manual_seed(seed);
         var model = nn.Linear(4, 3);
-        var optimizer = optim.AdamW(model.parameters(), lr: 0.01);
+        var parameters = model.named_parameters()
+            .Select(p => new NamedParameter(p.name, p.parameter, p.parameter.dim() == 2 ? ParameterRole.HiddenMatrix : ParameterRole.Bias)).ToList();
+        var optimizer = OptimizerFactory.Create(new ModelDsl.Core.Training.AdamW { Lr = 0.01 }, parameters, clipGradNorm: null);
         for (var i = 0; i < steps; i++)
         {
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             using var loss = model.forward(ones(2, 4) * (i + 1)).square().sum();
             loss.backward();
-            optimizer.step();
+            optimizer.Step(1.0, StepContext.None);
         }
         return (model, optimizer);
     }
 
     private static float[] Weights(nn.Module m) => m.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
 
-    private static float[] StepOnce(TorchSharp.Modules.Linear model, TorchSharp.Modules.AdamW optimizer)
+    private static float[] StepOnce(TorchSharp.Modules.Linear model, IOptimizer optimizer)
     {
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         using var loss = model.forward(ones(2, 4)).square().sum();
         loss.backward();
-        optimizer.step();
+        optimizer.Step(1.0, StepContext.None);
         return Weights(model);
     }
 

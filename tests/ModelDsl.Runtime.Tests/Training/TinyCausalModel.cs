@@ -39,7 +39,9 @@ public sealed class TinyCausalModel : nn.Module<Tensor, Tensor>
         var model = new TinyCausalModel(spec.Vocab, spec.Width, dtype, seed);
         model.to(device);
         var parameters = model.named_parameters()
-            .Select(p => new TrainableParameter(p.name, p.parameter, WeightDecay: p.parameter.dim() == 2 && !p.name.StartsWith("embedding")))
+            .Select(p => new ModelDsl.Runtime.Compile.NamedParameter(p.name, p.parameter, p.name.StartsWith("embedding")
+                ? ModelDsl.Runtime.Compile.ParameterRole.Embedding
+                : p.parameter.dim() == 2 ? ModelDsl.Runtime.Compile.ParameterRole.HiddenMatrix : ModelDsl.Runtime.Compile.ParameterRole.Bias))
             .ToList();
         var count = parameters.Sum(p => p.Parameter.numel());
         return new TrainableModel(model, parameters, count, count - model.embedding.weight!.numel(), (prompts, n) => GreedyGenerate(model, prompts, n));

@@ -1,0 +1,25 @@
+using ModelDsl.Core.Validation;
+
+namespace ModelDsl.Core.Training;
+
+/// <summary>Cautious AdamW (Liang et al. 2024): the Adam direction u is kept only where it agrees
+/// in sign with the gradient, mask = (u g &gt; 0), u = u mask / max(mean(mask), MaskMeanFloor)
+/// with the mean taken per parameter tensor.</summary>
+public sealed record Cautious : OptimizerSpec
+{
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.95;
+    public double Eps { get; init; } = 1e-8;
+    /// <summary>Lower bound of the mask mean, so that an almost empty mask cannot blow up the update.</summary>
+    public double MaskMeanFloor { get; init; } = 1e-3;
+
+    public override void Validate(Validator v, string path)
+    {
+        base.Validate(v, path);
+        v.Fraction(Beta1, $"{path}.beta1", allowOne: false);
+        v.Fraction(Beta2, $"{path}.beta2", allowOne: false);
+        v.Positive(Eps, $"{path}.eps");
+        v.Require(MaskMeanFloor > 0 && MaskMeanFloor <= 1, $"{path}.maskMeanFloor",
+            $"{Validator.Show(MaskMeanFloor)} must lie in (0, 1]");
+    }
+}

@@ -1,0 +1,62 @@
+using ModelDsl.Runtime.Compile;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Optim;
+
+/// <summary>
+/// Adam-mini (Zhang et al. 2024): one second moment per block, v_b = b2 v_b + (1-b2) mean_b(g^2).
+/// Blocks are rows of the matrix viewed as [rows, -1] (one output neuron, or one embedding row),
+/// except the query and key rows of a fused attention projection, whose blocks are whole heads
+/// when <see cref="AttentionLayout"/> says where they are; norms and biases are one block each.
+/// </summary>
+public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm,
+    AttentionLayout? attention = null)
+    : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
+        parameters.Select(p => new ParameterSlot(p, "adamMini", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+{
+    protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
+    {
+        var m = AdamMoments.UpdateFirst(slot, gradient, spec.Beta1);
+        var blockMeans = BlockMeanSquares(slot, gradient);
+        var v = slot.StateOr("blockV", () => zeros_like(blockMeans));
+        v.mul_(spec.Beta2).add_(blockMeans, alpha: 1 - spec.Beta2);
+        var vHat = (ExpandBlocks(slot, v) / (1 - Math.Pow(spec.Beta2, t))).reshape(gradient.shape);
+        return m / (1 - Math.Pow(spec.Beta1, t)) / (vHat.sqrt() + spec.Eps);
+    }
+
+    /// <summary>Mean of g^2 per block, as a vector with one entry per block.</summary>
+    private Tensor BlockMeanSquares(ParameterSlot slot, Tensor gradient)
+    {
+        if (gradient.dim() < 2) return gradient.square().mean().reshape(1);
+        var rows = gradient.square().reshape(gradient.shape[0], -1).mean([1]);
+        if (attention?.QueryKeyRows(slot.Name) is not { } headRows) return rows;
+        // Query and key rows (the first headRows.Count * headDim rows) are averaged per head.
+        var headCount = headRows.Heads;
+        var perHead = rows[..(int)(headCount * headRows.HeadDim)].reshape(headCount, headRows.HeadDim).mean([1]);
+        return cat([perHead, rows[(int)(headCount * headRows.HeadDim)..]]);
+    }
+
+    /// <summary>Per-block values spread back to one value per element.</summary>
+    private Tensor ExpandBlocks(ParameterSlot slot, Tensor perBlock)
+    {
+        var shape = slot.Parameter.shape;
+        if (shape.Length < 2) return perBlock.expand(shape);
+        var columns = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        Tensor perRow = perBlock;
+        if (attention?.QueryKeyRows(slot.Name) is { } headRows)
+        {
+            var headPart = perBlock[..(int)headRows.Heads].repeat_interleave(headRows.HeadDim);
+            perRow = cat([headPart, perBlock[(int)headRows.Heads..]]);
+        }
+        return perRow.reshape(-1, 1).expand(shape[0], columns);
+    }
+}
+
+/// <summary>Query/key heads at the top of a fused attention projection: Heads blocks of HeadDim rows each.</summary>
+public sealed record QueryKeyHeads(long Heads, long HeadDim);
+
+/// <summary>Where the per-head blocks of Adam-mini lie: fused projections by parameter name.</summary>
+public sealed class AttentionLayout(Func<string, QueryKeyHeads?> queryKeyRows)
+{
+    public QueryKeyHeads? QueryKeyRows(string parameterName) => queryKeyRows(parameterName);
+}

@@ -1,0 +1,17 @@
+using ModelDsl.Runtime.Compile;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Optim;
+
+/// <summary>AdamW (Loshchilov and Hutter 2019): u = mhat / (sqrt(vhat) + eps) on every parameter; clipping over all of them.</summary>
+public sealed class AdamWOptimizer(Core.Training.AdamW spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
+    : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
+        parameters.Select(p => new ParameterSlot(p, "adamW", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+{
+    protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
+    {
+        var m = AdamMoments.UpdateFirst(slot, gradient, spec.Beta1);
+        var v = AdamMoments.UpdateSecond(slot, gradient, spec.Beta2);
+        return AdamMoments.Direction(m, v, spec.Beta1, spec.Beta2, spec.Eps, t);
+    }
+}

@@ -1,0 +1,33 @@
+using ModelDsl.Runtime.Compile;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Optim;
+
+/// <summary>
+/// Muon (Jordan et al. 2024) on hidden matrices (role HiddenMatrix, at least 2-D; leading dimensions
+/// of stacked experts are a batch): B = mu B + G; U = nesterov ? mu B + G : B;
+/// u = NS(U) sqrt(max(1, out/in)). Embeddings, the head, norms and biases take AdamW at
+/// AdamLrRatio x LR. Only the AdamW group is clipped: the orthogonalised update ignores the
+/// gradient's scale, and the reference code clips the AdamW parameters alone.
+/// </summary>
+public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
+    : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm, parameters.Select(p => IsMatrix(p)
+        ? new ParameterSlot(p, "muon", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: false)
+        : new ParameterSlot(p, "adamW", spec.AdamLrRatio, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+{
+    public static bool IsMatrix(NamedParameter p) => p.Role == ParameterRole.HiddenMatrix && p.Parameter.dim() >= 2;
+
+    protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
+    {
+        if (slot.Group == "adamW")
+        {
+            var m = AdamMoments.UpdateFirst(slot, gradient, spec.AdamBeta1);
+            var v = AdamMoments.UpdateSecond(slot, gradient, spec.AdamBeta2);
+            return AdamMoments.Direction(m, v, spec.AdamBeta1, spec.AdamBeta2, spec.AdamEps, t);
+        }
+        var buffer = slot.StateOr("momentum", () => zeros_like(slot.Parameter));
+        buffer.mul_(spec.Momentum).add_(gradient);
+        var update = spec.Nesterov ? gradient + buffer * spec.Momentum : buffer;
+        return NewtonSchulz.Orthogonalize(update, spec.NewtonSchulzSteps) * NewtonSchulz.AspectScale(slot.Parameter.shape);
+    }
+}

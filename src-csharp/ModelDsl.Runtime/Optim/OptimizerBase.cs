@@ -1,0 +1,152 @@
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Optim;
+
+/// <summary>
+/// The shared step of every optimizer (levanter's convention, PAPERS.md section 1): clip the clip
+/// scope's gradients to a global norm, u = Direction(g), u += wd W on decayed slots,
+/// W -= lr_t ratio u. Subclasses supply only the direction and its state.
+/// </summary>
+public abstract class OptimizerBase : IOptimizer
+{
+    private readonly List<ParameterSlot> slots;
+
+    protected OptimizerBase(double lr, double weightDecay, double? clipGradNorm, IEnumerable<ParameterSlot> slots)
+    {
+        if (clipGradNorm is { } clip && !(clip > 0)) throw new ArgumentOutOfRangeException(nameof(clipGradNorm), clip, "must be positive");
+        Lr = lr;
+        WeightDecay = weightDecay;
+        ClipGradNorm = clipGradNorm;
+        this.slots = slots.ToList();
+        var duplicate = this.slots.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"parameter '{duplicate.Key}' is listed twice");
+    }
+
+    public double Lr { get; }
+    public double WeightDecay { get; }
+    public double? ClipGradNorm { get; }
+    public IReadOnlyList<ParameterSlot> Slots => slots;
+    public long StepCount { get; private set; }
+    public virtual bool NeedsHessianVectorProduct => false;
+
+    /// <summary>
+    /// The update direction u (before weight decay) for one parameter at its slot step t (1-based),
+    /// or null to leave the parameter unchanged this step (SOAP's initialising first step).
+    /// Runs under no_grad inside the step's dispose scope; keep state with <see cref="ParameterSlot.SetState"/>.
+    /// </summary>
+    protected abstract Tensor? Direction(ParameterSlot slot, Tensor gradient, long t);
+
+    /// <summary>Work that needs autograd before the update (Sophia-H's Hessian-vector product); gradients are already clipped.</summary>
+    protected virtual void BeforeUpdate(StepContext context) { }
+
+    public double Step(double learningRateMultiplier, StepContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!double.IsFinite(learningRateMultiplier) || learningRateMultiplier < 0)
+            throw new ArgumentOutOfRangeException(nameof(learningRateMultiplier), learningRateMultiplier, "must be a finite non-negative number");
+        using var scope = NewDisposeScope();
+        StepCount++;
+        var norm = ClipAndMeasure();
+        BeforeUpdate(context);
+        using var noGrad = no_grad();
+        foreach (var slot in slots)
+        {
+            var gradient = slot.Parameter.grad;
+            if (gradient is null) continue;
+            slot.Steps++;
+            var direction = Direction(slot, gradient, slot.Steps);
+            if (direction is null) continue;
+            if (slot.Decay && WeightDecay > 0) direction = direction + WeightDecay * slot.Parameter;
+            slot.Parameter.add_(direction, alpha: -Lr * slot.LrRatio * learningRateMultiplier);
+        }
+        return norm;
+    }
+
+    /// <summary>Global norm over all gradients (returned for logging); clips the slots in the clip scope
+    /// by max / (norm_scope + 1e-6) when their joint norm exceeds the maximum (as torch's clip_grad_norm_).</summary>
+    private double ClipAndMeasure()
+    {
+        using var noGrad = no_grad();
+        var withGradient = slots.Where(s => s.Parameter.grad is not null).ToList();
+        if (withGradient.Count == 0) return 0.0;
+        var squares = stack(withGradient.Select(s => s.Parameter.grad!.to(ScalarType.Float64).square().sum()).ToList());
+        var mask = tensor(withGradient.Select(s => s.Clipped ? 1.0 : 0.0).ToArray(), ScalarType.Float64, squares.device);
+        var both = stack([squares.sum(), (squares * mask).sum()]).sqrt().cpu();
+        var total = both[0].item<double>();
+        var scopeNorm = both[1].item<double>();
+        if (ClipGradNorm is { } max && scopeNorm > max)
+        {
+            var factor = max / (scopeNorm + 1e-6);
+            if (factor < 1)
+                foreach (var slot in withGradient.Where(s => s.Clipped)) slot.Parameter.grad!.mul_(factor);
+        }
+        return total;
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var slot in slots)
+        {
+            var gradient = slot.Parameter.grad;
+            if (gradient is null) continue;
+            gradient.detach_();
+            gradient.zero_();
+        }
+    }
+
+    private const string Magic = "ModelDsl.Optimizer.v1";
+
+    public void SaveState(BinaryWriter writer)
+    {
+        writer.Write(Magic);
+        writer.Write(GetType().Name);
+        writer.Write(StepCount);
+        writer.Write(slots.Count);
+        foreach (var slot in slots)
+        {
+            writer.Write(slot.Name);
+            writer.Write(slot.Steps);
+            writer.Write(slot.State.Count);
+            foreach (var (key, value) in slot.State.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                writer.Write(key);
+                TensorStateIO.Write(writer, value);
+            }
+        }
+    }
+
+    public void LoadState(BinaryReader reader)
+    {
+        if (reader.ReadString() != Magic) throw new InvalidDataException("not optimizer state written by this version");
+        var kind = reader.ReadString();
+        if (kind != GetType().Name) throw new InvalidDataException($"the state was written by {kind}, not {GetType().Name}");
+        var stepCount = reader.ReadInt64();
+        var count = reader.ReadInt32();
+        if (count != slots.Count) throw new InvalidDataException($"the state holds {count} parameters, the optimizer {slots.Count}");
+        foreach (var slot in slots)
+        {
+            var name = reader.ReadString();
+            if (name != slot.Name) throw new InvalidDataException($"the state holds parameter '{name}' where '{slot.Name}' was expected");
+            slot.Steps = reader.ReadInt64();
+            foreach (var old in slot.State.Values) old.Dispose();
+            slot.State.Clear();
+            var states = reader.ReadInt32();
+            for (var i = 0; i < states; i++)
+            {
+                var key = reader.ReadString();
+                slot.State[key] = TensorStateIO.Read(reader, slot.Parameter.device).DetachFromDisposeScope();
+            }
+        }
+        StepCount = stepCount;
+    }
+
+    public void Dispose()
+    {
+        foreach (var slot in slots)
+        {
+            foreach (var tensor in slot.State.Values) tensor.Dispose();
+            slot.State.Clear();
+        }
+        GC.SuppressFinalize(this);
+    }
+}
