@@ -27,16 +27,18 @@ public sealed class ParameterSlot(NamedParameter parameter, string group, double
     {
         if (!State.TryGetValue(key, out var tensor))
         {
-            tensor = create().detach().DetachFromDisposeScope();
+            tensor = create().detach().contiguous().DetachFromDisposeScope();
             State[key] = tensor;
         }
         return tensor;
     }
 
-    /// <summary>Replaces a state tensor (disposing the old one), keeping the new one alive beyond the step's dispose scope.</summary>
+    /// <summary>Replaces a state tensor (disposing the old one), keeping the new one alive beyond the step's dispose scope.
+    /// Stored contiguous: a loaded state is contiguous, and a different memory layout (LAPACK returns column-major
+    /// factors) can change matrix-product rounding, which would break bit-exact resume.</summary>
     public void SetState(string key, Tensor value)
     {
-        var kept = value.detach().DetachFromDisposeScope();
+        var kept = value.detach().contiguous().DetachFromDisposeScope();
         if (State.Remove(key, out var old) && !ReferenceEquals(old, kept)) old.Dispose();
         State[key] = kept;
     }
