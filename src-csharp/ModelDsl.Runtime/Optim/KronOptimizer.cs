@@ -89,7 +89,7 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
     private static Tensor SpectralNormLowerBound(Tensor s)
     {
         var maxAbs = s.abs().max();
-        if (maxAbs.item<double>() == 0) return maxAbs;
+        if (maxAbs.to(ScalarType.Float64).item<double>() == 0) return maxAbs;
         var scaled = s / maxAbs;
         var column = scaled.square().sum(0).argmax();
         var x = scaled.index_select(1, column.reshape(1)).reshape(-1);

@@ -37,6 +37,9 @@ public static class GradientAccumulation
     /// d (g . v) / d theta. The Hessian of a sum is the sum of the micro-batches' Hessians, so
     /// accumulating over micro-batches is exact. Costs about two extra backward passes per micro-batch.
     /// Leaves the parameters' .grad untouched. Parameters the loss does not reach get zeros.
+    /// The flash SDPA kernel has no double backward (libtorch aborts the process), so it is switched
+    /// off for these passes and attention takes the math path; on CUDA the memory-efficient kernel
+    /// has none either and TorchSharp offers no switch for it.
     /// </summary>
     public static IReadOnlyList<Tensor> HessianVectorProduct(nn.Module<Tensor, Tensor> module, IReadOnlyList<Batch> microBatches, Device device,
         IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> vectors)
@@ -47,14 +50,17 @@ public static class GradientAccumulation
         if (maskedTokens == 0) throw new InvalidOperationException("the loss mask of the global batch counts no tokens");
         var inputs = parameters.ToList();
         var sums = parameters.Select(p => zeros_like(p)).ToList();
-        using (var enable = enable_grad())
+        var flashWasEnabled = backends.cuda.flash_sdp_enabled();
+        backends.cuda.enable_flash_sdp(false);
+        try
         {
+            using var enable = enable_grad();
             foreach (var batch in microBatches)
             {
                 using var scope = NewDisposeScope();
                 var logits = module.forward(batch.Inputs.to(device));
                 var loss = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device)) / maskedTokens;
-                var gradients = autograd.grad([loss], inputs, create_graph: true, allow_unused: true);
+                var gradients = autograd.grad([loss], inputs, retain_graph: true, create_graph: true, allow_unused: true);
                 Tensor? dot = null;
                 for (var i = 0; i < parameters.Count; i++)
                 {
@@ -68,6 +74,10 @@ public static class GradientAccumulation
                 for (var i = 0; i < parameters.Count; i++)
                     if (products[i] is not null && products[i].numel() > 0) sums[i].add_(products[i]);
             }
+        }
+        finally
+        {
+            backends.cuda.enable_flash_sdp(flashWasEnabled);
         }
         return sums;
     }
