@@ -80,13 +80,36 @@ let model =
     }
 
 let optimizer : Gen<OptimizerSpec> =
+    let anyInt = Gen.choose (-2, 20000)
+    let anyBool = Gen.elements [ true; false ]
     gen {
         let! lr = anyFloat
         let! weightDecay = anyFloat
-        let! beta1 = anyFloat
-        let! beta2 = anyFloat
-        let! eps = anyFloat
-        return AdamW(Lr = lr, WeightDecay = weightDecay, Beta1 = beta1, Beta2 = beta2, Eps = eps) :> OptimizerSpec
+        let! a = anyFloat
+        let! b = anyFloat
+        let! c = anyFloat
+        let! d = anyFloat
+        let! e = anyFloat
+        let! f = anyFloat
+        let! i = anyInt
+        let! j = anyInt
+        let! flag = anyBool
+        return!
+            Gen.elements
+                [ AdamW(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, Eps = c) :> OptimizerSpec
+                  NAdamW(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, Eps = c)
+                  Mars(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, Gamma = d, Eps = c)
+                  Cautious(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, Eps = c, MaskMeanFloor = d)
+                  Lion(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b)
+                  AdamMini(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, Eps = c)
+                  Muon(Lr = lr, WeightDecay = weightDecay, Momentum = a, Nesterov = flag, NewtonSchulzSteps = i,
+                       AdamLrRatio = b, AdamBeta1 = c, AdamBeta2 = d, AdamEps = e)
+                  Scion(Lr = lr, WeightDecay = weightDecay, Momentum = a, NewtonSchulzSteps = i, SignumLrRatio = b)
+                  Soap(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, ShampooBeta = c, Eps = d,
+                       PreconditionFrequency = i, MaxPreconditionerDim = j)
+                  SophiaH(Lr = lr, WeightDecay = weightDecay, Beta1 = a, Beta2 = b, Gamma = c, Eps = d, HessianInterval = i)
+                  Kron(Lr = lr, WeightDecay = weightDecay, Beta1 = a, PreconditionerLr = b, PreconditionerInitScale = c,
+                       MaxTriangularDim = i, FlatStart = j, ProbabilityDecay = d, MinUpdateProbability = f) ]
     }
 
 let schedule : Gen<ScheduleSpec> =
