@@ -1,0 +1,110 @@
+// Optimizer step time of every optimizer as a ratio to AdamW's, on the foundation benchmark's M
+// config (vocab 4096, width 512, 8 layers, 8 heads, sequence 512, batch 4), side by side in one run,
+// and the optimizer's share of a full training step (forward + backward + optimizer).
+//   dotnet run -c Release --project bench/ModelDsl.OptimizerBench [-- --threads 2 --steps 5 --optimizers adamW,muon]
+// Every optimizer steps from the same gradients (one backward pass). "step ms" is the median step;
+// "mean ms" the mean over the timed steps, which includes periodic work that falls inside them (SOAP's
+// basis refresh every 10 steps needs --steps >= 10 to be seen; its first, eigendecomposing step is a
+// warm-up step and not timed). Sophia-H's Hessian-vector product (every k steps) is timed separately
+// and amortised over k in its own column.
+using System.Diagnostics;
+using ModelDsl.Core.Model;
+using ModelDsl.Core.Training;
+using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Optim;
+using ModelDsl.Runtime.Tasks;
+using ModelDsl.Runtime.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+var threads = Arg("--threads", 2);
+var steps = Arg("--steps", 5);
+var warmup = Arg("--warmup", 2);
+var names = ArgString("--optimizers", "adamW,nAdamW,mars,cautious,lion,adamMini,muon,scion,soap,sophiaH,kron").Split(',');
+torch.set_num_threads(threads);
+torch.manual_seed(0);
+
+var spec = ModelSpec.Llama(vocab: 4096, width: 512, depth: 8, heads: 8) with { MaxSequenceLength = 512 };
+const int Sequence = 512, BatchSize = 4;
+var model = Trainer.BuildLanguageModel(spec, ScalarType.Float32, CPU, 0);
+var tokens = torch.randint(0, spec.Vocab, [BatchSize, Sequence + 1], dtype: ScalarType.Int64);
+var batch = new Batch(tokens[.., ..^1], tokens[.., 1..], torch.ones(BatchSize, Sequence, dtype: ScalarType.Int64));
+var parameters = model.Parameters.Select(p => (Tensor)p.Parameter).ToList();
+
+// Forward + backward of one step (median), leaving the gradients every optimizer then steps from.
+var forwardBackward = Median(Enumerable.Range(0, 3).Select(_ =>
+{
+    foreach (var p in parameters) p.grad = null;
+    var sw = Stopwatch.StartNew();
+    GradientAccumulation.Backward(model.Module, [batch], CPU);
+    return sw.Elapsed.TotalSeconds;
+}).ToList());
+var gradients = parameters.Select(p => p.grad!.clone()).ToList();
+var initial = parameters.Select(p => p.detach().clone()).ToList();
+
+var rows = new List<(string Name, double Median, double Mean, double? Amortised)>();
+foreach (var name in names)
+{
+    var optimizerSpec = Spec(name);
+    using var optimizer = OptimizerFactory.Create(optimizerSpec, model.Parameters, clipGradNorm: 1.0, model.Attention);
+    double? hessianSeconds = null;
+    var context = new StepContext(vectors =>
+    {
+        var sw = Stopwatch.StartNew();
+        var product = GradientAccumulation.HessianVectorProduct(model.Module, [batch], CPU, parameters, vectors);
+        hessianSeconds = sw.Elapsed.TotalSeconds;
+        return product;
+    });
+    var times = new List<double>();
+    for (var i = 0; i < warmup + steps; i++)
+    {
+        for (var j = 0; j < parameters.Count; j++) parameters[j].grad = gradients[j].clone();
+        var needsHessian = optimizer.NeedsHessianVectorProduct;
+        var sw = Stopwatch.StartNew();
+        optimizer.Step(1.0, context);
+        var seconds = sw.Elapsed.TotalSeconds;
+        if (needsHessian && hessianSeconds is { } h) seconds -= h; // timed separately below
+        if (i >= warmup) times.Add(seconds);
+    }
+    double? amortised = optimizerSpec is SophiaH sophia && hessianSeconds is { } hvp ? Median(times) + hvp / sophia.HessianInterval : null;
+    rows.Add((name, Median(times), times.Average(), amortised));
+    using (torch.no_grad()) for (var j = 0; j < parameters.Count; j++) parameters[j].copy_(initial[j]);
+    Console.Error.WriteLine($"{name}: {Median(times) * 1e3:F0} ms");
+}
+
+var adam = rows.Single(r => r.Name == "adamW").Median;
+Console.WriteLine($"M config ({model.ParameterCount:N0} parameters), threads {threads}, {steps} timed steps after {warmup} warm-up; forward+backward {forwardBackward * 1e3:F0} ms");
+Console.WriteLine();
+Console.WriteLine($"| {"optimizer",-9} | {"step ms",8} | {"mean ms",8} | {"x AdamW",8} | {"share of train step",19} |");
+Console.WriteLine($"|{new string('-', 11)}|{new string('-', 10)}|{new string('-', 10)}|{new string('-', 10)}|{new string('-', 21)}|");
+foreach (var (name, median, mean, amortised) in rows)
+{
+    var step = amortised ?? median;
+    var label = amortised is null ? $"{step / (forwardBackward + step),19:P1}" : $"{step / (forwardBackward + step),8:P1} (with Hv)";
+    Console.WriteLine($"| {name,-9} | {median * 1e3,8:F0} | {mean * 1e3,8:F0} | {median / adam,8:F2} | {label,19} |");
+    if (amortised is { } a) Console.WriteLine($"|   + Hv/k  | {a * 1e3,8:F0} |          | {a / adam,8:F2} |                     |");
+}
+
+static OptimizerSpec Spec(string name) => name switch
+{
+    "adamW" => new ModelDsl.Core.Training.AdamW(),
+    "nAdamW" => new NAdamW(),
+    "mars" => new Mars(),
+    "cautious" => new Cautious(),
+    "lion" => new Lion(),
+    "adamMini" => new AdamMini(),
+    "muon" => new Muon(),
+    "scion" => new Scion(),
+    "soap" => new Soap(),
+    "sophiaH" => new SophiaH(),
+    "kron" => new Kron(),
+    _ => throw new ArgumentException($"unknown optimizer '{name}'"),
+};
+
+static double Median(List<double> values) => values.OrderBy(v => v).ElementAt(values.Count / 2);
+int Arg(string flag, int fallback) => int.TryParse(ArgString(flag, ""), out var v) ? v : fallback;
+string ArgString(string flag, string fallback)
+{
+    var i = Array.IndexOf(args, flag);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
