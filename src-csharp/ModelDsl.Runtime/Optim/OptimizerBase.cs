@@ -85,6 +85,7 @@ public abstract class OptimizerBase : IOptimizer
 
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope(); // each .grad read makes a tensor handle
         foreach (var slot in slots)
         {
             var gradient = slot.Parameter.grad;

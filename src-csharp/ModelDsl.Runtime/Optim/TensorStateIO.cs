@@ -11,7 +11,8 @@ public static class TensorStateIO
         writer.Write((int)tensor.dtype);
         writer.Write(tensor.dim());
         foreach (var size in tensor.shape) writer.Write(size);
-        using var flat = tensor.detach().to(ScalarType.Float64).cpu().contiguous().reshape(-1);
+        using var scope = NewDisposeScope();
+        var flat = tensor.detach().to(ScalarType.Float64).cpu().contiguous().reshape(-1);
         writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(flat.data<double>().ToArray().AsSpan()));
     }
 
@@ -25,7 +26,7 @@ public static class TensorStateIO
         var bytes = reader.ReadBytes(checked((int)(count * sizeof(double))));
         if (bytes.Length != count * sizeof(double)) throw new EndOfStreamException("optimizer state ends inside a tensor");
         var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(bytes).ToArray();
-        using var flat = tensor(values, ScalarType.Float64);
-        return flat.reshape(shape).to(dtype, device);
+        using var scope = NewDisposeScope();
+        return tensor(values, ScalarType.Float64).reshape(shape).to(dtype, device).MoveToOuterDisposeScope();
     }
 }
