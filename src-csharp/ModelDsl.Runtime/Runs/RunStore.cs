@@ -55,9 +55,12 @@ public sealed class RunStore : IDisposable
         return new RunStore(connection) { DatabasePath = full };
     }
 
-    /// <summary>A short stable key for an experiment: SHA-256 of its spec JSON, 16 hex digits.</summary>
+    /// <summary>A short stable key for an experiment: SHA-256 of its spec JSON, 16 hex digits. The
+    /// CPU thread count is left out: it changes how fast a run goes, not what it computes, so a
+    /// sweep resumed with another thread count reuses its runs.</summary>
     public static string KeyOf(ExperimentSpec spec) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SpecJson.Serialize(spec))))[..16];
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+            SpecJson.Serialize(spec with { Training = spec.Training with { Threads = null } }))))[..16];
 
     /// <summary>Records (or updates) the spec a sweep was last run with.</summary>
     public void RecordSweep(string sweepId, string specJson) =>
@@ -96,9 +99,9 @@ public sealed class RunStore : IDisposable
             ("$values", JsonSerializer.Serialize(values.Select(v => new object[] { v.Label, v.Value }))), ("$dir", runDirectory), ("$now", Now()));
 
     /// <summary>Stores the outcome of a run started with <see cref="MarkRunning"/>.</summary>
-    public void Complete(string key, RunStatus status, double? validationLoss, double? trainLoss, long? steps, double? wallSeconds, string? error = null)
+    public void Complete(string key, RunStoreStatus status, double? validationLoss, double? trainLoss, long? steps, double? wallSeconds, string? error = null)
     {
-        if (status == RunStatus.Running) throw new ArgumentException("a completed run cannot be Running", nameof(status));
+        if (status == RunStoreStatus.Running) throw new ArgumentException("a completed run cannot be Running", nameof(status));
         var changed = Execute(connection, """
             UPDATE runs SET status = $status, validation_loss = $loss, train_loss = $train, steps = $steps,
                 wall_seconds = $wall, error = $error, updated_utc = $now
@@ -108,7 +111,7 @@ public sealed class RunStore : IDisposable
         if (changed != 1) throw new InvalidOperationException($"run {key} is not in the store {DatabasePath}; mark it running first");
     }
 
-    public StoredRun? Find(string key)
+    public RunStoreEntry? Find(string key)
     {
         using var command = Command(connection, "SELECT * FROM runs WHERE key = $key", ("$key", key));
         using var reader = command.ExecuteReader();
@@ -116,11 +119,11 @@ public sealed class RunStore : IDisposable
     }
 
     /// <summary>Every run of a sweep, oldest update first.</summary>
-    public IReadOnlyList<StoredRun> RunsOf(string sweepId)
+    public IReadOnlyList<RunStoreEntry> RunsOf(string sweepId)
     {
         using var command = Command(connection, "SELECT * FROM runs WHERE sweep_id = $sweep ORDER BY updated_utc, key", ("$sweep", sweepId));
         using var reader = command.ExecuteReader();
-        var runs = new List<StoredRun>();
+        var runs = new List<RunStoreEntry>();
         while (reader.Read()) runs.Add(ReadRun(reader));
         return runs;
     }
@@ -130,7 +133,7 @@ public sealed class RunStore : IDisposable
 
     public void Dispose() => connection.Dispose();
 
-    private static StoredRun ReadRun(SqliteDataReader r)
+    private static RunStoreEntry ReadRun(SqliteDataReader r)
     {
         double? NullableDouble(string column) => r.IsDBNull(r.GetOrdinal(column)) ? null : r.GetDouble(r.GetOrdinal(column));
         var point = r.GetString(r.GetOrdinal("point"));
@@ -138,7 +141,7 @@ public sealed class RunStore : IDisposable
             .Select(pair => (pair[0].GetString()!, pair[1].GetDouble())).ToList();
         var steps = r.GetOrdinal("steps");
         var error = r.GetOrdinal("error");
-        return new StoredRun(
+        return new RunStoreEntry(
             r.GetString(r.GetOrdinal("key")),
             r.GetString(r.GetOrdinal("sweep_id")),
             r.GetString(r.GetOrdinal("arm")),
@@ -159,21 +162,21 @@ public sealed class RunStore : IDisposable
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
     private static string Now() => DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
 
-    private static string StatusName(RunStatus status) => status switch
+    private static string StatusName(RunStoreStatus status) => status switch
     {
-        RunStatus.Running => "running",
-        RunStatus.Finished => "finished",
-        RunStatus.Diverged => "diverged",
-        RunStatus.Failed => "failed",
+        RunStoreStatus.Running => "running",
+        RunStoreStatus.Finished => "finished",
+        RunStoreStatus.Diverged => "diverged",
+        RunStoreStatus.Failed => "failed",
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
 
-    private static RunStatus ParseStatus(string name) => name switch
+    private static RunStoreStatus ParseStatus(string name) => name switch
     {
-        "running" => RunStatus.Running,
-        "finished" => RunStatus.Finished,
-        "diverged" => RunStatus.Diverged,
-        "failed" => RunStatus.Failed,
+        "running" => RunStoreStatus.Running,
+        "finished" => RunStoreStatus.Finished,
+        "diverged" => RunStoreStatus.Diverged,
+        "failed" => RunStoreStatus.Failed,
         _ => throw new InvalidDataException($"unknown run status '{name}' in the run store"),
     };
 

@@ -10,7 +10,7 @@ namespace ModelDsl.Runtime.Sweeps;
 /// the speedup of its best loss over the baseline's fitted scaling law.
 /// SearchComplete is false when the search has points still to run (the best is provisional).
 /// </summary>
-public sealed record ReportCell(string Arm, double? Ratio, StoredRun? Best, bool SearchComplete, int Finished, int Diverged, int Failed,
+public sealed record ReportCell(string Arm, double? Ratio, RunStoreEntry? Best, bool SearchComplete, int Finished, int Diverged, int Failed,
     int Unfinished, double? EquivalentRatio, double? Speedup);
 
 /// <summary>Everything the report shows; Fit is null (with FitProblem saying why) when speedups cannot be computed.</summary>
@@ -52,11 +52,11 @@ public static class SweepReport
                 // results of an edited sweep's old configurations are not mixed in.
                 var runs = GridPoint.All(sizes)
                     .Select(point => store.Find(RunStore.KeyOf(arm.Resolve(point.Indices, ratio))))
-                    .OfType<StoredRun>().ToList();
+                    .OfType<RunStoreEntry>().ToList();
                 var (best, complete) = ReplaySearch(arm, ratio, store, divergence);
                 cells.Add(new ReportCell(arm.Label, ratio, best, complete,
-                    runs.Count(r => r.Status == RunStatus.Finished), runs.Count(r => r.Status == RunStatus.Diverged),
-                    runs.Count(r => r.Status == RunStatus.Failed), runs.Count(r => r.Status == RunStatus.Running), null, null));
+                    runs.Count(r => r.Status == RunStoreStatus.Finished), runs.Count(r => r.Status == RunStoreStatus.Diverged),
+                    runs.Count(r => r.Status == RunStoreStatus.Failed), runs.Count(r => r.Status == RunStoreStatus.Running), null, null));
             }
 
         var (fit, problem) = FitBaseline(spec, cells);
@@ -72,15 +72,15 @@ public static class SweepReport
     /// the best is not simply the lowest loss). When the search has not reached its end, the lowest
     /// finished loss so far is returned with complete = false.
     /// </summary>
-    private static (StoredRun? Best, bool Complete) ReplaySearch(SweepArm arm, double? ratio, RunStore store, DivergenceRule divergence)
+    private static (RunStoreEntry? Best, bool Complete) ReplaySearch(SweepArm arm, double? ratio, RunStore store, DivergenceRule divergence)
     {
-        var seen = new Dictionary<GridPoint, StoredRun>();
+        var seen = new Dictionary<GridPoint, RunStoreEntry>();
         double Stored(GridPoint point)
         {
             var run = store.Find(RunStore.KeyOf(arm.Resolve(point.Indices, ratio)));
-            if (run is not { Status: RunStatus.Finished or RunStatus.Diverged }) throw new SearchIncomplete();
+            if (run is not { Status: RunStoreStatus.Finished or RunStoreStatus.Diverged }) throw new SearchIncomplete();
             seen[point] = run;
-            return run.Status == RunStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
+            return run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
         }
         var sizes = arm.GridSizes;
         try
@@ -94,7 +94,7 @@ public static class SweepReport
         }
         catch (SearchIncomplete)
         {
-            return (seen.Values.Where(r => r.Status == RunStatus.Finished).MinBy(r => r.ValidationLoss), false);
+            return (seen.Values.Where(r => r.Status == RunStoreStatus.Finished).MinBy(r => r.ValidationLoss), false);
         }
     }
 

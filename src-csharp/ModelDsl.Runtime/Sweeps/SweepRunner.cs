@@ -11,7 +11,7 @@ namespace ModelDsl.Runtime.Sweeps;
 public sealed record SweepRunStart(string Arm, double? Ratio, string Values, string RunDirectory, bool Resuming);
 
 /// <summary>The search of one arm at one budget: what ran and the best configuration (null when all diverged).</summary>
-public sealed record SweepArmResult(string Arm, double? Ratio, SearchOutcome Outcome, StoredRun? Best);
+public sealed record SweepArmResult(string Arm, double? Ratio, SearchOutcome Outcome, RunStoreEntry? Best);
 
 public sealed record SweepResult(string Directory, IReadOnlyList<SweepArmResult> Results);
 
@@ -22,7 +22,7 @@ public sealed class SweepOptions
     /// <summary>An explicit sweep folder instead of &lt;root&gt;/&lt;name&gt;.</summary>
     public string? Directory { get; init; }
     public Action<SweepRunStart>? OnRunStart { get; init; }
-    public Action<StoredRun>? OnRunEnd { get; init; }
+    public Action<RunStoreEntry>? OnRunEnd { get; init; }
     public Action<TrainProgress>? OnProgress { get; init; }
     public Action<EvalResult>? OnEval { get; init; }
     /// <summary>Cancelling stops the current run at its next step (checkpointed, left Running for a resume).</summary>
@@ -54,12 +54,12 @@ public static class SweepRunner
         foreach (var ratio in spec.Budgets())
             foreach (var arm in spec.Arms)
             {
-                var runs = new Dictionary<GridPoint, StoredRun>();
+                var runs = new Dictionary<GridPoint, RunStoreEntry>();
                 double Objective(GridPoint point)
                 {
                     var run = RunPoint(spec, arm, ratio, point, directory, store, divergence, options);
                     runs[point] = run;
-                    return run.Status == RunStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
+                    return run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
                 }
                 var sizes = arm.GridSizes;
                 var outcome = arm.Search switch
@@ -74,13 +74,13 @@ public static class SweepRunner
     }
 
     /// <summary>Trains one grid point, or returns its stored result when it already finished or diverged.</summary>
-    private static StoredRun RunPoint(SweepSpec sweep, SweepArm arm, double? ratio, GridPoint point, SweepDirectory directory,
+    private static RunStoreEntry RunPoint(SweepSpec sweep, SweepArm arm, double? ratio, GridPoint point, SweepDirectory directory,
         RunStore store, DivergenceRule divergence, SweepOptions options)
     {
         var experiment = arm.Resolve(point.Indices, ratio);
         var key = RunStore.KeyOf(experiment);
         var values = arm.Describe(point.Indices);
-        if (store.Find(key) is { Status: RunStatus.Finished or RunStatus.Diverged } done) return done;
+        if (store.Find(key) is { Status: RunStoreStatus.Finished or RunStoreStatus.Diverged } done) return done;
 
         var runPath = directory.RunPath(arm.Label, ratio, values, key);
         var resuming = System.IO.Directory.Exists(Path.Combine(runPath, "checkpoints"));
@@ -90,7 +90,7 @@ public static class SweepRunner
         var errors = experiment.Validate();
         if (errors.Count > 0)
             // A combination of individually valid values can still break a rule (warmup + decay > 1).
-            return Finish(store, key, RunStatus.Failed, null, null, null, null, new SpecValidationException(errors).Message, options);
+            return Finish(store, key, RunStoreStatus.Failed, null, null, null, null, new SpecValidationException(errors).Message, options);
 
         var nonFiniteLoss = false;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(options.Cancellation);
@@ -114,20 +114,20 @@ public static class SweepRunner
         {
             var result = options.Train(experiment, trainOptions);
             var loss = result.FinalEval.ValidationLoss;
-            var status = divergence.IsDiverged(loss) ? RunStatus.Diverged : RunStatus.Finished;
+            var status = divergence.IsDiverged(loss) ? RunStoreStatus.Diverged : RunStoreStatus.Finished;
             return Finish(store, key, status, loss, result.FinalTrainLoss, result.Steps, result.Elapsed.TotalSeconds, null, options);
         }
         catch (OperationCanceledException) when (nonFiniteLoss && !options.Cancellation.IsCancellationRequested)
         {
-            return Finish(store, key, RunStatus.Diverged, null, null, null, null, "training loss became non-finite", options);
+            return Finish(store, key, RunStoreStatus.Diverged, null, null, null, null, "training loss became non-finite", options);
         }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
-            return Finish(store, key, RunStatus.Failed, null, null, null, null, $"{e.GetType().Name}: {e.Message}", options);
+            return Finish(store, key, RunStoreStatus.Failed, null, null, null, null, $"{e.GetType().Name}: {e.Message}", options);
         }
     }
 
-    private static StoredRun Finish(RunStore store, string key, RunStatus status, double? loss, double? trainLoss, long? steps,
+    private static RunStoreEntry Finish(RunStore store, string key, RunStoreStatus status, double? loss, double? trainLoss, long? steps,
         double? seconds, string? error, SweepOptions options)
     {
         store.Complete(key, status, loss, trainLoss, steps, seconds, error);

@@ -16,27 +16,27 @@ public class RunStoreTests : IDisposable
         {
             store.RecordSweep("s", "{}");
             store.MarkRunning("k1", "s", "adamW", 2.0, [1, 0], [("lr", 3e-3), ("weightDecay", 0.0)], "/runs/a");
-            store.Complete("k1", RunStatus.Finished, 3.25, 3.2, 120, 4.5);
+            store.Complete("k1", RunStoreStatus.Finished, 3.25, 3.2, 120, 4.5);
             store.MarkRunning("k2", "s", "adamW", null, [], [], "/runs/b");
-            store.Complete("k2", RunStatus.Diverged, double.NaN, double.NaN, 10, 1.0, "nan");
+            store.Complete("k2", RunStoreStatus.Diverged, double.NaN, double.NaN, 10, 1.0, "nan");
             store.MarkRunning("k3", "s", "adamW", 2.0, [0, 0], [("lr", 1e-3), ("weightDecay", 0.0)], "/runs/c");
         }
         using (var store = RunStore.Open(db))
         {
             Assert.Equal(["s"], store.SweepIds());
             var finished = store.Find("k1")!;
-            Assert.Equal(RunStatus.Finished, finished.Status);
+            Assert.Equal(RunStoreStatus.Finished, finished.Status);
             Assert.Equal(3.25, finished.ValidationLoss);
             Assert.Equal(120, finished.Steps);
             Assert.Equal(2.0, finished.Ratio);
             Assert.Equal([1, 0], finished.Point);
             Assert.Equal("lr=0.003, weightDecay=0", finished.DescribeValues());
             var diverged = store.Find("k2")!;
-            Assert.Equal(RunStatus.Diverged, diverged.Status);
+            Assert.Equal(RunStoreStatus.Diverged, diverged.Status);
             Assert.Null(diverged.ValidationLoss);
             Assert.Null(diverged.Ratio);
             Assert.Empty(diverged.Point);
-            Assert.Equal(RunStatus.Running, store.Find("k3")!.Status);
+            Assert.Equal(RunStoreStatus.Running, store.Find("k3")!.Status);
             Assert.Equal(3, store.RunsOf("s").Count);
             Assert.Null(store.Find("nope"));
         }
@@ -46,7 +46,7 @@ public class RunStoreTests : IDisposable
     public void Completing_an_unknown_run_is_an_error()
     {
         using var store = RunStore.Open(Path.Combine(folder, "index.sqlite"));
-        var e = Assert.Throws<InvalidOperationException>(() => store.Complete("missing", RunStatus.Finished, 1, 1, 1, 1));
+        var e = Assert.Throws<InvalidOperationException>(() => store.Complete("missing", RunStoreStatus.Finished, 1, 1, 1, 1));
         Assert.Contains("missing", e.Message);
     }
 }

@@ -76,8 +76,8 @@ public class SweepRunnerTests : IDisposable
         using (var store = RunStore.Open(Path.Combine(directory, "index.sqlite")))
         {
             var runs = store.RunsOf("synthetic");
-            Assert.Equal(4, runs.Count(r => r.Status == RunStatus.Finished));
-            Assert.Equal(1, runs.Count(r => r.Status == RunStatus.Running));
+            Assert.Equal(4, runs.Count(r => r.Status == RunStoreStatus.Finished));
+            Assert.Equal(1, runs.Count(r => r.Status == RunStoreStatus.Running));
         }
 
         var second = new FakeTrainer();
@@ -103,7 +103,7 @@ public class SweepRunnerTests : IDisposable
         });
         Assert.Equal(0.0, result.Results[0].Best!.Values[1].Value);
         using var store = RunStore.Open(Path.Combine(folder, "index.sqlite"));
-        var failed = store.RunsOf("synthetic").Where(r => r.Status == RunStatus.Failed).ToList();
+        var failed = store.RunsOf("synthetic").Where(r => r.Status == RunStoreStatus.Failed).ToList();
         Assert.NotEmpty(failed);
         Assert.All(failed, r => Assert.Contains("boom", r.Error));
     }

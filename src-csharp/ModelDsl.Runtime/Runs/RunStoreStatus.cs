@@ -1,7 +1,7 @@
 namespace ModelDsl.Runtime.Runs;
 
 /// <summary>Where a run recorded in the run store stands.</summary>
-public enum RunStatus
+public enum RunStoreStatus
 {
     /// <summary>Started and not finished: in progress, or interrupted (a resume re-runs it from its checkpoints).</summary>
     Running,

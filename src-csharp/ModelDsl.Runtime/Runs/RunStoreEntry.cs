@@ -5,14 +5,14 @@ namespace ModelDsl.Runtime.Runs;
 /// same configuration is never trained twice and a changed one never reuses an old result.
 /// Point holds the grid indices; Values the axis label and value at each index.
 /// </summary>
-public sealed record StoredRun(
+public sealed record RunStoreEntry(
     string Key,
     string SweepId,
     string Arm,
     double? Ratio,
     IReadOnlyList<int> Point,
     IReadOnlyList<(string Label, double Value)> Values,
-    RunStatus Status,
+    RunStoreStatus Status,
     double? ValidationLoss,
     double? TrainLoss,
     long? Steps,
