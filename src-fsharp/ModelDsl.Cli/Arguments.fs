@@ -50,7 +50,7 @@ type SweepArguments =
         member this.Usage =
             match this with
             | File _ -> "sweep script (.fsx binding `sweep`) or sweep spec (.json)"
-            | Sweeps_Dir _ -> "folder that holds sweep folders (default: sweeps)"
+            | Sweeps_Dir _ -> "folder that holds sweep folders (default: runs/sweeps)"
             | Threads _ -> "libtorch CPU threads for every run (does not change results, so a resume may differ)"
 
 type ReportArguments =
@@ -61,7 +61,7 @@ type ReportArguments =
         member this.Usage =
             match this with
             | Sweep _ -> "a sweep folder, or the name of a sweep under the sweeps folder"
-            | Sweeps_Dir _ -> "folder that holds sweep folders (default: sweeps)"
+            | Sweeps_Dir _ -> "folder that holds sweep folders (default: runs/sweeps)"
 
 [<RequireSubcommand>]
 type CliArguments =

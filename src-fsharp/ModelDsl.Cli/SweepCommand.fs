@@ -48,7 +48,7 @@ let runSweep (spec: SweepSpec) (sweepsRoot: string option) (threads: int option)
                 DivergenceLoss = spec.DivergenceLoss, Baseline = spec.Baseline)
     let options =
         SweepOptions(
-            SweepsRoot = defaultArg sweepsRoot "sweeps",
+            SweepsRoot = defaultArg sweepsRoot (Path.Combine("runs", "sweeps")),
             Cancellation = cancellation,
             OnRunStart = Action<SweepRunStart>(fun start ->
                 let verb = if start.Resuming then "resuming" else "training"
@@ -71,7 +71,7 @@ let execute (path: string) (sweepsRoot: string option) (threads: int option) =
 
 /// A sweep folder, or the name of a sweep under the sweeps root.
 let executeReport (sweep: string) (sweepsRoot: string option) =
-    let root = defaultArg sweepsRoot "sweeps"
+    let root = defaultArg sweepsRoot (Path.Combine("runs", "sweeps"))
     let candidates = [ sweep; Path.Combine(root, sweep) ]
     match candidates |> List.tryFind (fun p -> File.Exists(Path.Combine(p, "sweep.json"))) with
     | None ->

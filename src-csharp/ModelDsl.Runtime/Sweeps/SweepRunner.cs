@@ -18,7 +18,7 @@ public sealed record SweepResult(string Directory, IReadOnlyList<SweepArmResult>
 public sealed class SweepOptions
 {
     /// <summary>Parent of sweep folders; a sweep runs in &lt;root&gt;/&lt;sweep name&gt;.</summary>
-    public string SweepsRoot { get; init; } = "sweeps";
+    public string SweepsRoot { get; init; } = Path.Combine("runs", "sweeps");
     /// <summary>An explicit sweep folder instead of &lt;root&gt;/&lt;name&gt;.</summary>
     public string? Directory { get; init; }
     public Action<SweepRunStart>? OnRunStart { get; init; }
