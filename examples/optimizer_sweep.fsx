@@ -41,7 +41,7 @@ let corpus =
         File.WriteAllText(path, String.concat "\n" [ for file in sources -> File.ReadAllText file ])
     path
 
-let width, depth, ratios = if quick then 16, 1, [ 0.25; 0.5; 1.0 ] else 24, 2, [ 1.0; 2.0; 4.0 ]
+let width, depth, ratios = if quick then 16, 1, [ 0.25; 0.5; 1.0 ] else 16, 2, [ 1.0; 2.0; 4.0 ]
 
 let baseExperiment =
     Experiment.pretrain "sources-lm" (Model.llama (vocab = 256, width = width, depth = depth, heads = 4))

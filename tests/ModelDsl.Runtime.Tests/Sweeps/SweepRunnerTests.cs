@@ -109,6 +109,34 @@ public class SweepRunnerTests : IDisposable
     }
 
     [Fact]
+    public void A_run_whose_training_loss_turns_NaN_is_stopped_early_and_recorded_as_diverged()
+    {
+        var stepsTaken = new List<long>();
+        var result = SweepRunner.Run(Sweep(1), new SweepOptions
+        {
+            Directory = folder,
+            Train = (spec, options) =>
+            {
+                if (spec.Training.Optimizer.Lr < 1e-2) return new FakeTrainer().Train(spec, options);
+                // Like the trainer: report each step, then honour cancellation before the next.
+                for (long step = 1; step <= 100; step++)
+                {
+                    stepsTaken.Add(step);
+                    options.OnProgress!(new TrainProgress(step, 100, step >= 3 ? double.NaN : 4.0, 1e-2, 1, 1, TimeSpan.Zero, TimeSpan.Zero));
+                    options.Cancellation.ThrowIfCancellationRequested();
+                }
+                throw new InvalidOperationException("a NaN run must have been stopped");
+            },
+        });
+        Assert.DoesNotContain(4L, stepsTaken); // every NaN run stopped right after its first NaN step (3)
+        using var store = RunStore.Open(Path.Combine(folder, "index.sqlite"));
+        var diverged = store.RunsOf("synthetic").Where(r => r.Status == RunStoreStatus.Diverged).ToList();
+        Assert.NotEmpty(diverged);
+        Assert.All(diverged, r => Assert.Equal("training loss became non-finite", r.Error));
+        Assert.True(result.Results[0].Best!.Values[0].Value < 1e-2);
+    }
+
+    [Fact]
     public void Real_training_sweep_writes_runs_and_a_report_with_speedups()
     {
         // Two arms on sparse parity with a one-block model at three ratios: the report's fit needs 3.
@@ -117,7 +145,7 @@ public class SweepRunnerTests : IDisposable
             Task = new SparseParity { Bits = 6, Secret = 2 },
             Training = Base.Training with
             {
-                GlobalBatch = 16, MicroBatch = 16, Eval = new EvalSpec { Every = 10, Batches = 2, Problems = 0 },
+                GlobalBatch = 64, MicroBatch = 64, Eval = new EvalSpec { Every = 25, Batches = 2, Problems = 0 },
                 Checkpoint = new CheckpointSpec { Every = 0 }, Threads = 1,
             },
         };
@@ -133,9 +161,14 @@ public class SweepRunnerTests : IDisposable
         var best = result.Results[0].Best!;
         Assert.True(File.Exists(Path.Combine(best.RunDirectory, "metrics.jsonl")));
         Assert.True(File.Exists(Path.Combine(best.RunDirectory, "summary.json")));
-        // The run trained the Chinchilla budget: steps = ceil(ratio * 20 * N / tokens per step).
+        // The run trained the Chinchilla budget: steps = ceil(ratio * 20 * N / tokens per step), with
+        // N counted by hand: per block q, k, v, o (4 x 16 x 16) + SwiGLU (3 x 16 x 64, hidden 8/3 x 16
+        // rounded up to 64) + two norm gains (2 x 16), plus the final norm (16); the tied embedding
+        // is not counted. A step is 64 sequences of 6 bits + '=' + 1 chain token = 8 inputs.
+        const long nonEmbedding = 4 * 16 * 16 + 3 * 16 * 64 + 2 * 16 + 16;
         var summary = RunSummary.Read(Path.Combine(best.RunDirectory, "summary.json"));
-        Assert.Equal(new ChinchillaBudget(best.Ratio!.Value).Steps(16 * sweep.Arms[0].Base.Task.SequenceLength(), summary.NonEmbeddingParameters), best.Steps);
+        Assert.Equal(nonEmbedding, summary.NonEmbeddingParameters);
+        Assert.Equal((long)Math.Ceiling(best.Ratio!.Value * 20 * nonEmbedding / (64.0 * 8)), best.Steps);
 
         var report = SweepReport.Write(new SweepDirectory(folder));
         Assert.NotNull(report.Fit);
