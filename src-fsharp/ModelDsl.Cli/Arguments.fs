@@ -41,12 +41,36 @@ type QuickstartArguments =
             | Device _ -> "cpu, cuda, cuda:N or auto"
             | Threads _ -> "libtorch CPU threads"
 
+type SweepArguments =
+    | [<MainCommand; ExactlyOnce>] File of path: string
+    | Sweeps_Dir of directory: string
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | File _ -> "sweep script (.fsx binding `sweep`) or sweep spec (.json)"
+            | Sweeps_Dir _ -> "folder that holds sweep folders (default: runs/sweeps)"
+            | Threads _ -> "libtorch CPU threads for every run (does not change results, so a resume may differ)"
+
+type ReportArguments =
+    | [<MainCommand; ExactlyOnce>] Sweep of sweep: string
+    | Sweeps_Dir of directory: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Sweep _ -> "a sweep folder, or the name of a sweep under the sweeps folder"
+            | Sweeps_Dir _ -> "folder that holds sweep folders (default: runs/sweeps)"
+
 [<RequireSubcommand>]
 type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArguments>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<FileArguments>
     | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<FileArguments>
     | [<CliPrefix(CliPrefix.None)>] Quickstart of ParseResults<QuickstartArguments>
+    | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArguments>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArguments>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -55,3 +79,5 @@ type CliArguments =
             | Info _ -> "layers, parameters, FLOPs and steps of an experiment"
             | Validate _ -> "check an experiment and print OK or every error"
             | Quickstart _ -> "train examples/quickstart.fsx (sparse parity with chain of thought)"
+            | Sweep _ -> "run or resume a hyperparameter sweep, then write its report"
+            | Report _ -> "table (arm x ratio: best loss, hyperparameters, speedup) and plots of a sweep"

@@ -17,6 +17,11 @@ let private dispatch (command: CliArguments) =
         let options =
             overrides (arguments.TryGetResult QuickstartArguments.Steps, arguments.TryGetResult QuickstartArguments.Device, arguments.TryGetResult QuickstartArguments.Threads)
         Quickstart.execute (arguments.TryGetResult QuickstartArguments.Runs_Dir) options
+    | Sweep arguments ->
+        SweepCommand.execute (arguments.GetResult SweepArguments.File) (arguments.TryGetResult SweepArguments.Sweeps_Dir)
+            (arguments.TryGetResult SweepArguments.Threads)
+    | Report arguments ->
+        SweepCommand.executeReport (arguments.GetResult ReportArguments.Sweep) (arguments.TryGetResult ReportArguments.Sweeps_Dir)
 
 [<EntryPoint>]
 let main argv =

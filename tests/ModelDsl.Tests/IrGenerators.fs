@@ -191,3 +191,41 @@ let experiment =
         let! training = training
         return ExperimentSpec(Name = name, Model = model, Task = task, Training = training)
     }
+
+// Sweeps: every search variant, axes with and without a name, null and set start points.
+let sweepAxis =
+    gen {
+        let! path = anyString
+        let! name = Gen.oneof [ Gen.constant null; anyString ]
+        let! values = Gen.listOf anyFloat
+        return Sweeps.SweepAxis(Path = path, Name = name, Values = ValueList<float>(values))
+    }
+
+let search : Gen<Sweeps.SearchSpec> =
+    Gen.oneof
+        [ Gen.constant (Sweeps.GridSearch() :> Sweeps.SearchSpec)
+          gen {
+              let! start = Gen.oneof [ Gen.constant null; Gen.listOf anyInt |> Gen.map (fun s -> ValueList<int>(s)) ]
+              let! tie = anyFloat
+              return Sweeps.CoordinateDescentSearch(Start = start, TieThreshold = tie) :> Sweeps.SearchSpec
+          } ]
+
+let sweepArm =
+    gen {
+        let! label = anyString
+        let! baseSpec = experiment
+        let! axes = Gen.listOfLength 2 sweepAxis
+        let! search = search
+        return Sweeps.SweepArm(Label = label, Base = baseSpec, Axes = ValueList<Sweeps.SweepAxis>(axes), Search = search)
+    }
+
+let sweep =
+    gen {
+        let! name = anyString
+        let! arms = Gen.nonEmptyListOf sweepArm |> Gen.map (List.truncate 3)
+        let! ratios = Gen.listOf anyFloat
+        let! divergence = anyFloat
+        let! baseline = Gen.oneof [ Gen.constant null; anyString ]
+        return Sweeps.SweepSpec(Name = name, Arms = ValueList<Sweeps.SweepArm>(arms), Ratios = ValueList<float>(ratios),
+                                DivergenceLoss = divergence, Baseline = baseline)
+    }
