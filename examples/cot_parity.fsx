@@ -20,7 +20,7 @@ type Settings =
       Width: int
       Depth: int }
 
-let full = { Bits = 20; Secrets = [ 2; 3; 4; 5 ]; SizeExponents = [ 8; 10; 12; 14; 16 ]; Steps = 900; EvalEvery = 100; Problems = 256; Width = 64; Depth = 2 }
+let full = { Bits = 20; Secrets = [ 2; 3; 4; 5 ]; SizeExponents = [ 8; 10; 12; 14; 16 ]; Steps = 600; EvalEvery = 100; Problems = 256; Width = 64; Depth = 2 }
 let quick = { Bits = 8; Secrets = [ 2; 3 ]; SizeExponents = [ 6 ]; Steps = 40; EvalEvery = 20; Problems = 64; Width = 32; Depth = 1 }
 
 let target = 0.95
@@ -43,27 +43,40 @@ let study (context: StudyContext) =
     let s = if context.Quick then quick else full
     let folder = context.CreateFolder "cot-parity"
     let threads = Option.ofNullable context.Threads
-    // For each (k, CoT) the sizes are tried from the smallest up; the first that reaches the target is N*.
-    let runs =
-        [ for cot in [ true; false ] do
-              for k in s.Secrets do
-                  let mutable found = false
-                  for exponent in s.SizeExponents do
-                      if not found then
-                          let run = StudyTrainer.Train(parity s threads k cot exponent, folder, target)
-                          found <- run.BestAccuracy >= target
-                          printfn "k=%d cot=%b N=2^%d: best accuracy %.3f after %d steps" k cot exponent run.BestAccuracy run.Steps
-                          yield (k, cot, exponent, run) ]
+    // For each (k, CoT) the sizes are tried from the smallest up; the first that reaches the target is
+    // N*. Larger k is at least as hard (its N* is not smaller), so its search starts at the previous
+    // k's N*, and a k whose search failed at every size ends the search for larger k (marked "not run").
+    let runs = ResizeArray()
+    let skipped = ResizeArray()
+    for cot in [ true; false ] do
+        let mutable start = Some (List.head s.SizeExponents)
+        for k in s.Secrets do
+            match start with
+            | None -> skipped.Add((k, cot))
+            | Some first ->
+                let mutable found = None
+                for exponent in s.SizeExponents |> List.filter (fun e -> e >= first) do
+                    if found.IsNone then
+                        let run = StudyTrainer.Train(parity s threads k cot exponent, folder, target)
+                        if run.BestAccuracy >= target then found <- Some exponent
+                        printfn "k=%d cot=%b N=2^%d: best accuracy %.3f after %d steps" k cot exponent run.BestAccuracy run.Steps
+                        runs.Add((k, cot, exponent, run))
+                start <- found
+    let runs = List.ofSeq runs
     let smallest cot k =
         runs |> List.tryFind (fun (k', cot', _, r: StudyRun) -> k' = k && cot' = cot && r.BestAccuracy >= target)
         |> Option.map (fun (_, _, e, _) -> e)
-    let show = function Some e -> sprintf "2^%d" e | None -> sprintf "> 2^%d" (List.last s.SizeExponents)
+    let show cot k =
+        match smallest cot k with
+        | Some e -> sprintf "2^%d" e
+        | None when skipped.Contains((k, cot)) -> sprintf "> 2^%d (not run: k = %d failed at every size)" (List.last s.SizeExponents) (k - 1)
+        | None -> sprintf "> 2^%d" (List.last s.SizeExponents)
     let report = StudyReport(folder, "CoT makes parity learnable: sample efficiency with and without chain of thought")
     report.Paragraph(
-        sprintf "Parity(n = %d, k) with a fixed training set of N examples; %d-layer Llama, width %d, 4 heads; AdamW lr 3e-3, batch 64, up to %d steps, evaluation every %d steps on %d held-out inputs (outside the training set). N* = smallest N whose best held-out accuracy reaches %.0f%% (sizes tried smallest first, the search for a (k, CoT) stops at the first success)."
+        sprintf "Parity(n = %d, k) with a fixed training set of N examples; %d-layer Llama, width %d, 4 heads; AdamW lr 3e-3, batch 64, up to %d steps, evaluation every %d steps on %d held-out inputs (outside the training set). N* = smallest N whose best held-out accuracy reaches %.0f%% (sizes tried smallest first from the previous k's N*; the search for a (k, CoT) stops at the first success)."
             s.Bits s.Depth s.Width s.Steps s.EvalEvery s.Problems (100.0 * target)) |> ignore
     report.Table([ "k"; "N* with CoT"; "N* without CoT" ],
-                 [ for k in s.Secrets -> [ string k; show (smallest true k); show (smallest false k) ] |> Array.ofList ]) |> ignore
+                 [ for k in s.Secrets -> [ string k; show true k; show false k ] |> Array.ofList ]) |> ignore
     report.Table([ "k"; "CoT"; "N"; "best accuracy"; "final accuracy"; "final full-CoT exact match"; "steps"; "stopped at target" ],
                  [ for k, cot, e, r in runs ->
                        [ string k; string cot; sprintf "2^%d" e; StudyReport.Number r.BestAccuracy; StudyReport.Number r.FinalAccuracy
