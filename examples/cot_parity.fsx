@@ -46,13 +46,13 @@ let study (context: StudyContext) =
     // For each (k, CoT) the sizes are tried from the smallest up; the first that reaches the target is
     // N*. Larger k is at least as hard (its N* is not smaller), so its search starts at the previous
     // k's N*, and a k whose search failed at every size ends the search for larger k (marked "not run").
-    let runs = ResizeArray()
-    let skipped = ResizeArray()
+    let mutable collected : (int * bool * int * StudyRun) list = []
+    let mutable skipped : (int * bool) list = []
     for cot in [ true; false ] do
         let mutable start = Some (List.head s.SizeExponents)
         for k in s.Secrets do
             match start with
-            | None -> skipped.Add((k, cot))
+            | None -> skipped <- skipped @ [ (k, cot) ]
             | Some first ->
                 let mutable found = None
                 for exponent in s.SizeExponents |> List.filter (fun e -> e >= first) do
@@ -60,16 +60,16 @@ let study (context: StudyContext) =
                         let run = StudyTrainer.Train(parity s threads k cot exponent, folder, target)
                         if run.BestAccuracy >= target then found <- Some exponent
                         printfn "k=%d cot=%b N=2^%d: best accuracy %.3f after %d steps" k cot exponent run.BestAccuracy run.Steps
-                        runs.Add((k, cot, exponent, run))
+                        collected <- collected @ [ (k, cot, exponent, run) ]
                 start <- found
-    let runs = List.ofSeq runs
+    let runs = collected
     let smallest cot k =
         runs |> List.tryFind (fun (k', cot', _, r: StudyRun) -> k' = k && cot' = cot && r.BestAccuracy >= target)
         |> Option.map (fun (_, _, e, _) -> e)
     let show cot k =
         match smallest cot k with
         | Some e -> sprintf "2^%d" e
-        | None when skipped.Contains((k, cot)) -> sprintf "> 2^%d (not run: k = %d failed at every size)" (List.last s.SizeExponents) (k - 1)
+        | None when List.contains (k, cot) skipped -> sprintf "> 2^%d (not run: k = %d failed at every size)" (List.last s.SizeExponents) (k - 1)
         | None -> sprintf "> 2^%d" (List.last s.SizeExponents)
     let report = StudyReport(folder, "CoT makes parity learnable: sample efficiency with and without chain of thought")
     report.Paragraph(
