@@ -22,4 +22,8 @@ let run (experiment: Experiment) : ModelDsl.Runtime.Training.TrainResult =
 /// Trains an IR spec directly (e.g. one loaded with ModelDsl.Core.Json.SpecJson.LoadExperiment).
 let runSpec (spec: ModelDsl.Core.ExperimentSpec) : ModelDsl.Runtime.Training.TrainResult =
     ModelDsl.Cli.Train.trainWithProgress None System.Threading.CancellationToken.None (spec.EnsureValid())
+
+/// Runs a study script's `study` function with the script's arguments (--quick, --runs-dir DIR, --threads N).
+let runStudy (study: ModelDsl.Runtime.Studies.StudyContext -> unit) : unit =
+    study (ModelDsl.Runtime.Studies.StudyContext.FromArguments(fsi.CommandLineArgs |> Array.skip 1))
 #endif

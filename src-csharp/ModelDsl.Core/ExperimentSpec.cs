@@ -29,8 +29,9 @@ public sealed record ExperimentSpec
         {
             v.Require(Model.Vocab >= Task.VocabularySize(), "model.vocab",
                 $"{Model.Vocab} is smaller than the task's vocabulary {Task.VocabularySize()}");
-            v.Require(Model.MaxSequenceLength >= Task.SequenceLength(), "model.maxSequenceLength",
-                $"{Model.MaxSequenceLength} is shorter than the task's sequences ({Task.SequenceLength()} tokens)");
+            var longest = Math.Max(Task.SequenceLength(), Task.EvalSequenceLength());
+            v.Require(Model.MaxSequenceLength >= longest, "model.maxSequenceLength",
+                $"{Model.MaxSequenceLength} is shorter than the task's sequences ({longest} tokens)");
         }
         return v.Errors;
     }

@@ -9,11 +9,13 @@ type RunArguments =
     | Steps of count: int64
     | Device of device: string
     | Threads of count: int
+    | Quick
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
+            | Quick -> "run a study script's quick (test-sized) variant"
             | Runs_Dir _ -> "folder that receives the run directory (default: runs)"
             | Steps _ -> "train this many optimizer steps instead of the spec's budget"
             | Device _ -> "cpu, cuda, cuda:N or auto (overrides the spec)"

@@ -12,7 +12,7 @@ let private dispatch (command: CliArguments) =
     | Run arguments ->
         let options =
             overrides (arguments.TryGetResult RunArguments.Steps, arguments.TryGetResult RunArguments.Device, arguments.TryGetResult RunArguments.Threads)
-        Train.execute (arguments.GetResult RunArguments.File) (arguments.TryGetResult RunArguments.Runs_Dir) options
+        Train.execute (arguments.GetResult RunArguments.File) (arguments.TryGetResult RunArguments.Runs_Dir) options (arguments.Contains RunArguments.Quick)
     | Quickstart arguments ->
         let options =
             overrides (arguments.TryGetResult QuickstartArguments.Steps, arguments.TryGetResult QuickstartArguments.Device, arguments.TryGetResult QuickstartArguments.Threads)

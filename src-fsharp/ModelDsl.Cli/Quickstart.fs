@@ -38,4 +38,4 @@ let locate () =
 let execute (runsRoot: string option) (overrides: Overrides.Overrides) =
     let path = locate ()
     Spectre.Console.AnsiConsole.MarkupLine($"[grey]{Display.escape path}[/]")
-    Train.execute path runsRoot overrides
+    Train.execute path runsRoot overrides false

@@ -47,7 +47,8 @@ type ScriptSession() =
     let session =
         let config = FsiEvaluationSession.GetDefaultConfiguration()
         let references =
-            [ assemblyPath typeof<ModelDsl.Core.ExperimentSpec>; assemblyPath typeof<ModelDsl.Experiment> ]
+            [ assemblyPath typeof<ModelDsl.Core.ExperimentSpec>; assemblyPath typeof<ModelDsl.Experiment>
+              assemblyPath typeof<ModelDsl.Runtime.Studies.StudyContext>; assemblyPath typeof<TorchSharp.torch> ]
             |> List.map (fun path -> $"-r:{path}")
         let arguments =
             [ "fsi"; "--noninteractive"; "--quiet"; "--nologo"; "--gui-"; $"--define:{HostSymbol}" ] @ references
@@ -83,6 +84,27 @@ type ScriptSession() =
         searched
         |> List.tryPick (fun t -> Option.ofObj (t.GetProperty(name, flags)))
         |> Option.map (fun property -> property.GetValue null)
+
+    /// A top-level function of the loaded script taking one argument of type 'T, as a closure:
+    /// either a compiled method (`let f (x: T) = ...`) or a function value (`let f = fun x -> ...`).
+    member this.TryGetFunction<'T, 'R>(name: string) : ('T -> 'R) option =
+        let flags = Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Static
+        let modules = [ for assembly in session.DynamicAssemblies do yield! assembly.GetTypes() ]
+        let searched =
+            match scriptModule |> Option.bind (fun name -> modules |> List.tryFindBack (fun t -> t.Name = name)) with
+            | Some scriptType -> [ scriptType ]
+            | None -> List.rev modules
+        let asMethod =
+            searched
+            |> List.tryPick (fun t ->
+                t.GetMethods(flags)
+                |> Array.tryFind (fun m -> m.Name = name && m.GetParameters().Length = 1 && (m.GetParameters()).[0].ParameterType = typeof<'T>))
+        match asMethod with
+        | Some m -> Some (fun (x: 'T) -> m.Invoke(null, [| box x |]) |> unbox<'R>)
+        | None ->
+            match this.TryGet name with
+            | Some (:? ('T -> 'R) as f) -> Some f
+            | _ -> None
 
     interface IDisposable with
         member _.Dispose() = (session :> IDisposable).Dispose()

@@ -79,7 +79,19 @@ let trainSpecs (specs: ExperimentSpec list) (runsRoot: string option) (overrides
             Display.errorLine "training cancelled"
             130
 
-let execute (path: string) (runsRoot: string option) (overrides: Overrides.Overrides) =
-    match ExperimentSource.load path with
+/// Runs a study script's `study` function; it trains and reports by itself.
+let private runStudy (study: ModelDsl.Runtime.Studies.StudyContext -> unit) (runsRoot: string option) (quick: bool) (threads: int option) =
+    try
+        study (ModelDsl.Runtime.Studies.StudyContext(defaultArg runsRoot "runs", quick, Option.toNullable threads))
+        0
+    with e ->
+        let e = match e with :? Reflection.TargetInvocationException as t when not (isNull t.InnerException) -> t.InnerException | e -> e
+        Display.errorLine $"study failed: {e.GetType().Name}: {e.Message}"
+        1
+
+/// `quick` asks a study for its test-sized variant; experiments ignore it.
+let execute (path: string) (runsRoot: string option) (overrides: Overrides.Overrides) (quick: bool) =
+    match ExperimentSource.loadRunnable path with
     | Error failure -> Display.loadFailure failure
-    | Ok specs -> trainSpecs specs runsRoot overrides
+    | Ok (ExperimentSource.Study study) -> runStudy study runsRoot quick overrides.Threads
+    | Ok (ExperimentSource.Experiments specs) -> trainSpecs specs runsRoot overrides

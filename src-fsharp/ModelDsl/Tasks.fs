@@ -23,10 +23,39 @@ type Tokenizer =
 /// A UTF-8 text file, tokenized; the last ValidationFraction is held out.
 type TextCorpus = { Path: string; Length: int; ValidationFraction: float; Tokenizer: Tokenizer }
 
+/// In-context compositional parity (PAPERS.md §8): the C(bits, secret) index sets split by
+/// SplitSeed into TrainingTasks training tasks and held-out ones; a sequence holds Demonstrations
+/// examples of one task, then a query.
+type ParityInContext =
+    { Bits: int
+      Secret: int
+      Demonstrations: int
+      ChainOfThought: bool
+      TrainingTasks: int
+      SplitSeed: int }
+
+/// The S_n word problem: at every position, the composition of the permutations so far.
+type PermutationComposition = { Elements: int; Length: int; EvalLength: int option }
+
+/// Flip-flop language: reads must return the last written bit.
+type FlipFlop = { Pairs: int; EvalPairs: int option; IgnoreProbability: float }
+
+/// Running sums modulo Modulus over Steps operands, optionally written out step by step.
+type ChainedArithmetic = { Modulus: int; Steps: int; ChainOfThought: bool }
+
 /// The data a model is trained and evaluated on.
 type Task =
     | SparseParity of SparseParity
     | TextCorpus of TextCorpus
+    | ParityInContext of ParityInContext
+    | PermutationComposition of PermutationComposition
+    | FlipFlop of FlipFlop
+    | ChainedArithmetic of ChainedArithmetic
+    /// A weighted mixture of tasks, each sequence labelled with its domain.
+    | TaskMixture of MixtureComponent list
+
+/// One domain of a mixture: its label, task and sampling weight.
+and MixtureComponent = { Domain: string; Task: Task; Weight: float }
 
 /// Task constructors with named arguments.
 [<AbstractClass; Sealed>]
@@ -51,9 +80,38 @@ type Tasks =
               ValidationFraction = defaultArg validationFraction spec.ValidationFraction
               Tokenizer = Bytes }
 
+    /// In-context compositional parity with trainingTasks of the C(bits, secret) tasks seen in training.
+    static member parityInContext(bits: int, secret: int, trainingTasks: int, ?demonstrations: int, ?cot: bool, ?splitSeed: int) =
+        let spec = ModelDsl.Core.Tasks.ParityInContext()
+        ParityInContext
+            { Bits = bits
+              Secret = secret
+              Demonstrations = defaultArg demonstrations spec.Demonstrations
+              ChainOfThought = defaultArg cot spec.ChainOfThought
+              TrainingTasks = trainingTasks
+              SplitSeed = defaultArg splitSeed spec.SplitSeed }
+
+    /// The S_elements word problem on sequences of length permutations (evalLength for held-out data).
+    static member permutationComposition(elements: int, length: int, ?evalLength: int) =
+        PermutationComposition { Elements = elements; Length = length; EvalLength = evalLength }
+
+    /// Flip-flop language with pairs (instruction, bit) pairs (evalPairs for held-out data).
+    static member flipFlop(pairs: int, ?evalPairs: int, ?ignoreProbability: float) =
+        let spec = ModelDsl.Core.Tasks.FlipFlop()
+        FlipFlop { Pairs = pairs; EvalPairs = evalPairs; IgnoreProbability = defaultArg ignoreProbability spec.IgnoreProbability }
+
+    /// (a_1 + ... + a_steps) mod modulus, with the running sums written out when cot.
+    static member chainedArithmetic(modulus: int, steps: int, ?cot: bool) =
+        let spec = ModelDsl.Core.Tasks.ChainedArithmetic()
+        ChainedArithmetic { Modulus = modulus; Steps = steps; ChainOfThought = defaultArg cot spec.ChainOfThought }
+
+    /// A weighted mixture of (domain, task, weight) components.
+    static member mixture(components: (string * Task * float) list) =
+        TaskMixture [ for domain, task, weight in components -> { Domain = domain; Task = task; Weight = weight } ]
+
 [<RequireQualifiedAccess>]
 module Task =
-    let toSpec (task: Task) : TaskSpec =
+    let rec toSpec (task: Task) : TaskSpec =
         match task with
         | SparseParity p ->
             ModelDsl.Core.Tasks.SparseParity(
@@ -69,3 +127,23 @@ module Task =
                 Length = c.Length,
                 ValidationFraction = c.ValidationFraction,
                 Tokenizer = (match c.Tokenizer with Bytes -> TokenizerKind.Bytes))
+        | ParityInContext p ->
+            ModelDsl.Core.Tasks.ParityInContext(
+                Bits = p.Bits,
+                Secret = p.Secret,
+                Demonstrations = p.Demonstrations,
+                ChainOfThought = p.ChainOfThought,
+                TrainingTasks = p.TrainingTasks,
+                SplitSeed = p.SplitSeed)
+        | PermutationComposition p ->
+            ModelDsl.Core.Tasks.PermutationComposition(Elements = p.Elements, Length = p.Length, EvalLength = Option.toNullable p.EvalLength)
+        | FlipFlop f ->
+            ModelDsl.Core.Tasks.FlipFlop(Pairs = f.Pairs, EvalPairs = Option.toNullable f.EvalPairs, IgnoreProbability = f.IgnoreProbability)
+        | ChainedArithmetic a ->
+            ModelDsl.Core.Tasks.ChainedArithmetic(Modulus = a.Modulus, Steps = a.Steps, ChainOfThought = a.ChainOfThought)
+        | TaskMixture components ->
+            ModelDsl.Core.Tasks.TaskMixture(
+                Components =
+                    ValueList<ModelDsl.Core.Tasks.MixtureComponent>(
+                        [ for c in components ->
+                              ModelDsl.Core.Tasks.MixtureComponent(Domain = c.Domain, Task = toSpec c.Task, Weight = c.Weight) ]))

@@ -181,7 +181,53 @@ let task : Gen<TaskSpec> =
             let! tokenizer = enumValue<TokenizerKind>
             return TextCorpus(Path = path, Length = length, ValidationFraction = fraction, Tokenizer = tokenizer) :> TaskSpec
         }
-    Gen.oneof [ parity; corpus ]
+    let inContext =
+        gen {
+            let! bits = anyInt
+            let! secret = anyInt
+            let! demonstrations = anyInt
+            let! cot = anyBool
+            let! trainingTasks = anyInt
+            let! splitSeed = anyInt
+            return
+                ParityInContext(Bits = bits, Secret = secret, Demonstrations = demonstrations, ChainOfThought = cot,
+                                TrainingTasks = trainingTasks, SplitSeed = splitSeed) :> TaskSpec
+        }
+    let permutations =
+        gen {
+            let! elements = anyInt
+            let! length = anyInt
+            let! evalLength = nullable anyInt
+            return PermutationComposition(Elements = elements, Length = length, EvalLength = evalLength) :> TaskSpec
+        }
+    let flipFlop =
+        gen {
+            let! pairs = anyInt
+            let! evalPairs = nullable anyInt
+            let! ignore = anyFloat
+            return FlipFlop(Pairs = pairs, EvalPairs = evalPairs, IgnoreProbability = ignore) :> TaskSpec
+        }
+    let arithmetic =
+        gen {
+            let! modulus = anyInt
+            let! steps = anyInt
+            let! cot = anyBool
+            return ChainedArithmetic(Modulus = modulus, Steps = steps, ChainOfThought = cot) :> TaskSpec
+        }
+    let leaves = [ parity; corpus; inContext; permutations; flipFlop; arithmetic ]
+    let mixture =
+        gen {
+            let! components =
+                Gen.listOf (
+                    gen {
+                        let! domain = anyString
+                        let! task = Gen.oneof leaves
+                        let! weight = anyFloat
+                        return MixtureComponent(Domain = domain, Task = task, Weight = weight)
+                    })
+            return TaskMixture(Components = ValueList<MixtureComponent>(components)) :> TaskSpec
+        }
+    Gen.oneof (mixture :: leaves)
 
 let experiment =
     gen {

@@ -160,6 +160,27 @@ let tests =
             Expect.equal corpus (TextCorpus(Path = "data/shakespeare.txt", Length = 64, ValidationFraction = 0.2) :> TaskSpec) "corpus"
         }
 
+        test "synthetic reasoning tasks reach the IR" {
+            let inContext = Tasks.parityInContext (bits = 10, secret = 2, trainingTasks = 23, demonstrations = 6, cot = false, splitSeed = 4)
+            Expect.equal (Task.toSpec inContext)
+                (ParityInContext(Bits = 10, Secret = 2, TrainingTasks = 23, Demonstrations = 6, ChainOfThought = false, SplitSeed = 4) :> TaskSpec)
+                "in-context parity"
+            Expect.equal (Task.toSpec (Tasks.permutationComposition (5, 16, evalLength = 32)))
+                (PermutationComposition(Elements = 5, Length = 16, EvalLength = 32) :> TaskSpec) "S5"
+            Expect.equal (Task.toSpec (Tasks.flipFlop (16, ignoreProbability = 0.5)))
+                (FlipFlop(Pairs = 16, IgnoreProbability = 0.5) :> TaskSpec) "flip-flop"
+            let sums = Tasks.chainedArithmetic (7, 3, cot = false)
+            Expect.equal (Task.toSpec sums) (ChainedArithmetic(Modulus = 7, Steps = 3, ChainOfThought = false) :> TaskSpec) "sums"
+            let mixture = Tasks.mixture [ "sums", sums, 2.0; "icl", inContext, 1.0 ] |> Task.toSpec
+            let expected =
+                TaskMixture(
+                    Components =
+                        ValueList.Of(
+                            MixtureComponent(Domain = "sums", Task = Task.toSpec sums, Weight = 2.0),
+                            MixtureComponent(Domain = "icl", Task = Task.toSpec inContext, Weight = 1.0)))
+            Expect.equal mixture (expected :> TaskSpec) "mixture"
+        }
+
         test "lowering is pure: the same value lowers to equal specs" {
             Expect.equal (Experiment.lower (designExample ())) (Experiment.lower (designExample ())) "pure"
         }

@@ -8,6 +8,11 @@ namespace ModelDsl.Core.Tasks;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(SparseParity), "sparseParity")]
 [JsonDerivedType(typeof(TextCorpus), "textCorpus")]
+[JsonDerivedType(typeof(ParityInContext), "parityInContext")]
+[JsonDerivedType(typeof(PermutationComposition), "permutationComposition")]
+[JsonDerivedType(typeof(FlipFlop), "flipFlop")]
+[JsonDerivedType(typeof(ChainedArithmetic), "chainedArithmetic")]
+[JsonDerivedType(typeof(TaskMixture), "taskMixture")]
 public abstract record TaskSpec
 {
     /// <summary>Tokens the task uses (ids 0 .. VocabularySize-1); the model's vocab must cover them.</summary>
@@ -15,6 +20,10 @@ public abstract record TaskSpec
 
     /// <summary>Length of the model's input sequences (targets are the inputs shifted by one).</summary>
     public abstract int SequenceLength();
+
+    /// <summary>Length of held-out (validation and evaluation) sequences; longer than
+    /// <see cref="SequenceLength"/> for tasks that test length generalisation.</summary>
+    public virtual int EvalSequenceLength() => SequenceLength();
 
     public abstract void Validate(Validator v, string path);
 }

@@ -29,12 +29,21 @@ public static class CausalAttention
     /// <summary>The textbook formula with an explicit mask; slow, obviously correct.</summary>
     public static Tensor Reference(Tensor q, Tensor k, Tensor v, long queryStart = 0)
     {
-        var (queries, keys) = CheckShapes(q, k, v, queryStart);
+        CheckShapes(q, k, v, queryStart);
+        using var scope = NewDisposeScope();
+        return Probabilities(q, k, queryStart).matmul(v).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The attention probabilities softmax(Q K^T / sqrt(d) + M), [B, H, T, S]; row i is
+    /// zero after key queryStart + i.</summary>
+    public static Tensor Probabilities(Tensor q, Tensor k, long queryStart = 0)
+    {
+        var (queries, keys) = CheckShapes(q, k, k, queryStart);
         using var scope = NewDisposeScope();
         var scores = q.matmul(k.transpose(-2, -1)) / Math.Sqrt(q.shape[^1]);
         var allowed = AllowedKeys(queries, keys, queryStart, q.device);
         var masked = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
-        return masked.softmax(-1).matmul(v).MoveToOuterDisposeScope();
+        return masked.softmax(-1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Boolean [T, S], true where key position j &lt;= query position queryStart + i.</summary>

@@ -57,6 +57,11 @@ public sealed class CausalSelfAttention : SequenceMixer
     public int KvHeads { get; }
     public int HeadDim { get; }
 
+    /// <summary>When set, attention is computed with explicit probabilities [B, H, T, S] (query
+    /// positions start .. start+T-1, keys 0 .. start+T-1), which are handed to this callback during
+    /// the forward pass; the tensor belongs to the caller's dispose scope. Null (the default) uses SDPA.</summary>
+    public Action<Tensor>? AttentionCapture { get; set; }
+
     public override Tensor Forward(Tensor x, AttentionCache? cache, long start)
     {
         if (cache is null && start != 0)
@@ -88,7 +93,16 @@ public sealed class CausalSelfAttention : SequenceMixer
             v = v.repeat_interleave(Heads / KvHeads, dim: 1);
         }
 
-        var attended = CausalAttention.Sdpa(q, k, v, start);
+        Tensor attended;
+        if (AttentionCapture is { } capture)
+        {
+            // Opt-in explicit softmax so the probabilities can be observed; SDPA stays the fast path.
+            var probabilities = CausalAttention.Probabilities(q, k, start);
+            capture(probabilities);
+            attended = probabilities.matmul(v);
+        }
+        else
+            attended = CausalAttention.Sdpa(q, k, v, start);
         return output.forward(attended.transpose(1, 2).reshape(batch, length, Heads * HeadDim));
     }
 

@@ -6,15 +6,18 @@ namespace ModelDsl.Runtime.Tasks;
 
 /// <summary>
 /// One micro-batch of next-token prediction on CPU: Inputs and Targets are int64 [B, T] (Targets
-/// are the inputs shifted left by one), LossMask is float32 [B, T] with 1 where the loss counts.
+/// are the inputs shifted left by one, or per-position labels for tagging tasks such as
+/// <see cref="PermutationCompositionTask"/>), LossMask is float32 [B, T] with 1 where the loss
+/// counts. Domains, when the task has several, is int64 [B]: each sequence's domain index.
 /// </summary>
-public sealed record Batch(Tensor Inputs, Tensor Targets, Tensor LossMask) : IDisposable
+public sealed record Batch(Tensor Inputs, Tensor Targets, Tensor LossMask, Tensor? Domains = null) : IDisposable
 {
     public void Dispose()
     {
         Inputs.Dispose();
         Targets.Dispose();
         LossMask.Dispose();
+        Domains?.Dispose();
     }
 }
 
@@ -30,8 +33,11 @@ public interface ITask
 {
     TaskSpec Spec { get; }
     int VocabularySize { get; }
-    /// <summary>T, the length of Inputs.</summary>
+    /// <summary>T, the length of training Inputs.</summary>
     int SequenceLength { get; }
+    /// <summary>Length of validation Inputs and the longest prompt plus completion of a problem;
+    /// longer than <see cref="SequenceLength"/> when the task tests length generalisation.</summary>
+    int EvalSequenceLength => SequenceLength;
 
     Batch TrainBatch(long step, int microIndex, int size);
     Batch ValidationBatch(int index, int size);
@@ -40,6 +46,13 @@ public interface ITask
     IReadOnlyList<Problem> EvalProblems(int count);
     /// <summary>Tokens to generate after a prompt to answer a problem.</summary>
     int CompletionLength { get; }
-    /// <summary>True when the completion (generated tokens after the prompt) answers the problem.</summary>
+    /// <summary>Tokens to generate for this problem (tasks mixing several answer lengths override it).</summary>
+    int CompletionLengthOf(Problem problem) => CompletionLength;
+    /// <summary>True when the completion (generated tokens after the prompt) answers the problem:
+    /// the final answer is right, whatever the intermediate (chain-of-thought) tokens are.</summary>
     bool Verify(Problem problem, ReadOnlySpan<long> completion);
+    /// <summary>Exact match of the whole reference completion (final answer and every chain-of-thought token).</summary>
+    bool VerifyFullCompletion(Problem problem, ReadOnlySpan<long> completion) =>
+        completion.Length >= problem.ReferenceCompletion.Length &&
+        completion[..problem.ReferenceCompletion.Length].SequenceEqual(problem.ReferenceCompletion);
 }

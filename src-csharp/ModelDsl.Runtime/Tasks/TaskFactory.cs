@@ -10,6 +10,11 @@ public static class TaskFactory
     {
         SparseParity parity => new SparseParityTask(parity, seed),
         TextCorpus corpus => new TextCorpusTask(corpus, seed),
+        ParityInContext inContext => new ParityInContextTask(inContext, seed),
+        PermutationComposition permutations => new PermutationCompositionTask(permutations, seed),
+        FlipFlop flipFlop => new FlipFlopTask(flipFlop, seed),
+        ChainedArithmetic arithmetic => new ChainedArithmeticTask(arithmetic, seed),
+        TaskMixture mixture => new TaskMixtureTask(mixture, seed),
         null => throw new ArgumentNullException(nameof(spec)),
         _ => throw new NotSupportedException($"task kind {spec.GetType().Name} has no runtime implementation"),
     };

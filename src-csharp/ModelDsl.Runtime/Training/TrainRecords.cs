@@ -5,7 +5,8 @@ public sealed record TrainProgress(long Step, long TotalSteps, double Loss, doub
     double TokensPerSecond, TimeSpan Elapsed, TimeSpan Eta);
 
 /// <summary>Held-out loss and, for tasks with a verifier, accuracy after <see cref="Step"/> optimizer steps.</summary>
-public sealed record EvalResult(long Step, double ValidationLoss, double? Accuracy);
+/// FullMatchAccuracy counts completions that reproduce every reference token (chain of thought included).
+public sealed record EvalResult(long Step, double ValidationLoss, double? Accuracy, double? FullMatchAccuracy = null);
 
 /// <summary>
 /// The outcome of a run. TrainLosses holds the global-batch loss of every completed step (index i is

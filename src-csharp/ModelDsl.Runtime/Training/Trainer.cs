@@ -94,7 +94,8 @@ public static partial class Trainer
             if (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0))
             {
                 lastEval = Evaluate(model, task, training, device, step);
-                metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy)]);
+                metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
+                    new("fullMatchAccuracy", lastEval.FullMatchAccuracy)]);
                 options.OnEval?.Invoke(lastEval);
             }
             var cancelled = options.Cancellation.IsCancellationRequested;
@@ -147,8 +148,8 @@ public static partial class Trainer
     private static EvalResult Evaluate(TrainableModel model, ITask task, TrainingSpec training, Device device, long step)
     {
         var loss = Evaluator.ValidationLoss(model.Module, task, training.Eval.Batches, training.MicroBatch, device);
-        var accuracy = Evaluator.Accuracy(model.Module, task, training.Eval.Problems, training.MicroBatch, device, model.GenerateGreedy);
-        return new EvalResult(step, loss, accuracy);
+        var accuracy = Evaluator.Accuracies(model.Module, task, training.Eval.Problems, training.MicroBatch, device, model.GenerateGreedy);
+        return new EvalResult(step, loss, accuracy?.Answer, accuracy?.FullCompletion);
     }
 
     private static Device ResolveDevice(string device) => device switch

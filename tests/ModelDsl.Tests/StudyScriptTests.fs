@@ -1,0 +1,71 @@
+/// Study scripts (`study : StudyContext -> unit`): detection by the host and the examples' quick mode.
+module ModelDsl.Tests.StudyScriptTests
+
+open System.IO
+open Expecto
+open ModelDsl.Cli
+open ModelDsl.Runtime.Studies
+
+let private repositoryRoot =
+    let rec up (directory: DirectoryInfo) =
+        if isNull directory then failwith "no repository root above the test assembly"
+        elif File.Exists(Path.Combine(directory.FullName, "modeldsl.fsx")) then directory.FullName
+        else up directory.Parent
+    up (DirectoryInfo System.AppContext.BaseDirectory)
+
+let private withFolder (action: string -> unit) =
+    let folder = Directory.CreateTempSubdirectory("modeldsl-study-").FullName
+    try action folder finally Directory.Delete(folder, true)
+
+/// Runs an example's quick mode and returns its report's text, checking the plots it links exist.
+let private runQuick (script: string) (folder: string) =
+    let path = Path.Combine(repositoryRoot, "examples", script)
+    match ExperimentSource.loadRunnable path with
+    | Ok (ExperimentSource.Study study) ->
+        study (StudyContext(folder, true))
+        let report = Directory.GetFiles(folder, "report.md", SearchOption.AllDirectories) |> Array.exactlyOne
+        let text = File.ReadAllText report
+        let images = System.Text.RegularExpressions.Regex.Matches(text, @"\]\(([^)]+\.png)\)") |> Seq.map (fun m -> m.Groups[1].Value) |> List.ofSeq
+        Expect.isNonEmpty images "the report links plots"
+        for image in images do
+            Expect.isGreaterThan (FileInfo(Path.Combine(Path.GetDirectoryName report, image)).Length) 1000L $"{image} is a written PNG"
+        text
+    | other -> failtestf "%s should bind a study, got %A" script other
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "study scripts" [
+        test "a study is found as a method or a function value, and is not an experiment" {
+            for text in [ "let study (context: ModelDsl.Runtime.Studies.StudyContext) = printfn \"%s\" context.RunsRoot\n"
+                          "let study : ModelDsl.Runtime.Studies.StudyContext -> unit = fun _ -> ()\n" ] do
+                withFolder <| fun folder ->
+                    let path = Path.Combine(folder, "s.fsx")
+                    File.WriteAllText(path, text)
+                    match ExperimentSource.loadRunnable path with
+                    | Ok (ExperimentSource.Study _) -> ()
+                    | other -> failtestf "expected a study, got %A" other
+                    match ExperimentSource.load path with
+                    | Error (ExperimentSource.Unreadable message) -> Expect.stringContains message "study" "load names the study"
+                    | other -> failtestf "expected an error from load, got %A" other
+        }
+
+        test "study arguments are read, and unknown ones named" {
+            let context = StudyContext.FromArguments [ "x.fsx"; "--quick"; "--runs-dir"; "out"; "--threads"; "1" ]
+            Expect.equal context (StudyContext("out", true, System.Nullable 1)) "parsed"
+            Expect.throwsT<System.ArgumentException> (fun () -> StudyContext.FromArguments [ "--fast" ] |> ignore) "unknown argument"
+        }
+
+        test "cot_parity --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "cot_parity.fsx" folder
+                Expect.stringContains text "| k | N* with CoT | N* without CoT |" "sample-efficiency table"
+                Expect.stringContains text "Claim 1" "claims are assessed"
+        }
+
+        test "task_generalization --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "task_generalization.fsx" folder
+                Expect.stringContains text "| training tasks | held-out accuracy with CoT" "held-out accuracy table"
+                Expect.stringContains text "Claim 1" "claims are assessed"
+        }
+    ]
