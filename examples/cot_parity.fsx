@@ -20,7 +20,7 @@ type Settings =
       Width: int
       Depth: int }
 
-let full = { Bits = 20; Secrets = [ 2; 3; 4; 5 ]; SizeExponents = [ 8; 10; 12; 14; 16 ]; Steps = 400; EvalEvery = 100; Problems = 256; Width = 64; Depth = 2 }
+let full = { Bits = 20; Secrets = [ 2; 3; 4 ]; SizeExponents = [ 8; 12; 16 ]; Steps = 600; EvalEvery = 100; Problems = 256; Width = 64; Depth = 2 }
 let quick = { Bits = 8; Secrets = [ 2; 3 ]; SizeExponents = [ 6 ]; Steps = 40; EvalEvery = 20; Problems = 64; Width = 32; Depth = 1 }
 
 let target = 0.95

@@ -21,7 +21,7 @@ type Settings =
       Width: int
       Depth: int }
 
-let full = { Bits = 10; Secret = 2; Demonstrations = 3; TrainingTaskCounts = [ 4; 23; 40 ]; Steps = 300; EvalEvery = 100; Problems = 128; Width = 64; Depth = 2 }
+let full = { Bits = 10; Secret = 2; Demonstrations = 3; TrainingTaskCounts = [ 4; 23; 44 ]; Steps = 500; EvalEvery = 100; Problems = 128; Width = 64; Depth = 2 }
 let quick = { Bits = 6; Secret = 2; Demonstrations = 2; TrainingTaskCounts = [ 3; 8 ]; Steps = 30; EvalEvery = 15; Problems = 32; Width = 32; Depth = 1 }
 
 let inContext (s: Settings) (threads: int option) cot trainingTasks =
