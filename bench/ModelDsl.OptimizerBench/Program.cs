@@ -58,6 +58,8 @@ for (var round = 0; round < warmup + steps; round++)
 {
     foreach (var (name, _, optimizer, times) in optimizers)
     {
+        // Releases the gradient copies and step temporaries now: native memory is invisible to the GC.
+        using var scope = torch.NewDisposeScope();
         for (var j = 0; j < parameters.Count; j++) parameters[j].grad = gradients[j].clone();
         var needsHessian = optimizer.NeedsHessianVectorProduct;
         var sw = Stopwatch.StartNew();
