@@ -2,7 +2,7 @@
 // config (vocab 4096, width 512, 8 layers, 8 heads, sequence 512, batch 4), side by side in one run,
 // and the optimizer's share of a full training step (forward + backward + optimizer).
 //   dotnet run -c Release --project bench/ModelDsl.OptimizerBench [-- --threads 2 --steps 5 --optimizers adamW,muon]
-// Every optimizer steps from the same gradients (one backward pass). "step ms" is the median step;
+// Every optimizer steps from the same gradients and weights (one backward pass; weights reset after each step). "step ms" is the median step;
 // "mean ms" the mean over the timed steps, which includes periodic work that falls inside them (SOAP's
 // basis refresh every 10 steps needs --steps >= 10 to be seen; its first, eigendecomposing step is a
 // warm-up step and not timed). Sophia-H's Hessian-vector product (every k steps) is timed separately
@@ -42,35 +42,39 @@ var forwardBackward = Median(Enumerable.Range(0, 3).Select(_ =>
 var gradients = parameters.Select(p => p.grad!.clone()).ToList();
 var initial = parameters.Select(p => p.detach().clone()).ToList();
 
-var rows = new List<(string Name, double Median, double Mean, double? Amortised)>();
-foreach (var name in names)
+// Round robin: each round steps every optimizer once, so that interference from other processes on a
+// shared machine falls on all optimizers alike; each keeps its own state across rounds.
+var optimizers = names.Select(name => (Name: name, Spec: Spec(name),
+    Optimizer: OptimizerFactory.Create(Spec(name), model.Parameters, clipGradNorm: 1.0, model.Attention), Times: new List<double>())).ToList();
+double? hessianSeconds = null;
+var context = new StepContext(vectors =>
 {
-    var optimizerSpec = Spec(name);
-    using var optimizer = OptimizerFactory.Create(optimizerSpec, model.Parameters, clipGradNorm: 1.0, model.Attention);
-    double? hessianSeconds = null;
-    var context = new StepContext(vectors =>
+    var sw = Stopwatch.StartNew();
+    var product = GradientAccumulation.HessianVectorProduct(model.Module, [batch], CPU, parameters, vectors);
+    hessianSeconds = sw.Elapsed.TotalSeconds;
+    return product;
+});
+for (var round = 0; round < warmup + steps; round++)
+{
+    foreach (var (name, _, optimizer, times) in optimizers)
     {
-        var sw = Stopwatch.StartNew();
-        var product = GradientAccumulation.HessianVectorProduct(model.Module, [batch], CPU, parameters, vectors);
-        hessianSeconds = sw.Elapsed.TotalSeconds;
-        return product;
-    });
-    var times = new List<double>();
-    for (var i = 0; i < warmup + steps; i++)
-    {
+        // Releases the gradient copies and step temporaries now: native memory is invisible to the GC.
+        using var scope = torch.NewDisposeScope();
         for (var j = 0; j < parameters.Count; j++) parameters[j].grad = gradients[j].clone();
         var needsHessian = optimizer.NeedsHessianVectorProduct;
         var sw = Stopwatch.StartNew();
         optimizer.Step(1.0, context);
         var seconds = sw.Elapsed.TotalSeconds;
-        if (needsHessian && hessianSeconds is { } h) seconds -= h; // timed separately below
-        if (i >= warmup) times.Add(seconds);
+        if (needsHessian && hessianSeconds is { } h) seconds -= h; // reported separately, amortised over k
+        if (round >= warmup) times.Add(seconds);
+        using (torch.no_grad()) for (var j = 0; j < parameters.Count; j++) parameters[j].copy_(initial[j]);
     }
-    double? amortised = optimizerSpec is SophiaH sophia && hessianSeconds is { } hvp ? Median(times) + hvp / sophia.HessianInterval : null;
-    rows.Add((name, Median(times), times.Average(), amortised));
-    using (torch.no_grad()) for (var j = 0; j < parameters.Count; j++) parameters[j].copy_(initial[j]);
-    Console.Error.WriteLine($"{name}: {Median(times) * 1e3:F0} ms");
+    Console.Error.WriteLine($"round {round + 1}: " + string.Join(", ", optimizers.Select(o => $"{o.Name} {(o.Times.Count > 0 ? o.Times[^1] * 1e3 : double.NaN):F0}")));
 }
+var rows = optimizers.Select(o => (o.Name, Median: Median(o.Times), Mean: o.Times.Average(),
+    Amortised: o.Spec is SophiaH sophia && hessianSeconds is { } hvp ? Median(o.Times) + hvp / sophia.HessianInterval : (double?)null)).ToList();
+foreach (var o in optimizers) o.Optimizer.Dispose();
+if (hessianSeconds is { } hv) Console.WriteLine($"Sophia-H Hessian-vector product (double backward): {hv * 1e3:F0} ms");
 
 var adam = rows.Single(r => r.Name == "adamW").Median;
 Console.WriteLine($"M config ({model.ParameterCount:N0} parameters), threads {threads}, {steps} timed steps after {warmup} warm-up; forward+backward {forwardBackward * 1e3:F0} ms");
