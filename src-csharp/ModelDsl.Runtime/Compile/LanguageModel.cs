@@ -85,8 +85,14 @@ public sealed class LanguageModel : nn.Module<Tensor, Tensor>
     /// the Embedding (and the head when tied), "head.weight" the Head, 1-D parameters named "bias"
     /// are Bias, other 1-D parameters are norm gains, and every other tensor is a HiddenMatrix.
     /// </summary>
-    public IReadOnlyList<NamedParameter> NamedParameters() =>
-        named_parameters().Select(p => new NamedParameter(p.name, p.parameter, RoleOf(p.name, p.parameter))).ToList();
+    public IReadOnlyList<NamedParameter> NamedParameters()
+    {
+        var fused = blocks.SelectMany((block, i) => block.FusedRowBlocks.Select(p => KeyValuePair.Create($"blocks.{i}.{p.Key}", p.Value)))
+            .ToDictionary(StringComparer.Ordinal);
+        return named_parameters()
+            .Select(p => new NamedParameter(p.name, p.parameter, RoleOf(p.name, p.parameter), fused.GetValueOrDefault(p.name)))
+            .ToList();
+    }
 
     private static ParameterRole RoleOf(string name, Parameter parameter) => name switch
     {

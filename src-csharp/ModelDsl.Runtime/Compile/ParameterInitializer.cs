@@ -20,7 +20,7 @@ internal static class ParameterInitializer
         var residualOutputs = model.ResidualOutputWeights().ToHashSet();
         var residualScale = init.ScaleResidualOutputs ? 1.0 / Math.Sqrt(2.0 * model.Spec.Blocks.Count) : 1.0;
         using var noGrad = torch.no_grad();
-        foreach (var (name, parameter, role) in model.NamedParameters())
+        foreach (var (name, parameter, role, _) in model.NamedParameters())
         {
             switch (role)
             {

@@ -112,6 +112,11 @@ public sealed class CausalSelfAttention : SequenceMixer
 
     public override IEnumerable<string> ResidualOutputWeights => ["output.weight"];
 
+    public override IReadOnlyDictionary<string, long[]> FusedRowBlocks => new Dictionary<string, long[]>
+    {
+        ["qkv.weight"] = [Heads * HeadDim, KvHeads * HeadDim, KvHeads * HeadDim],
+    };
+
     /// <summary>PaLM (Chowdhery et al. 2022, appendix B): 6 * T * (heads * headDim) forward and
     /// backward for QK^T plus the same for the weighted sum of V, i.e. 12 T H D per token; the causal
     /// mask's halving is not credited, following that convention.</summary>

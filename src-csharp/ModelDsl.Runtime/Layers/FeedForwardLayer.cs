@@ -16,6 +16,10 @@ public abstract class FeedForwardLayer : nn.Module<Tensor, Tensor>, IDescribable
     /// <summary>Names (relative to this module) of the projections that write into the residual stream.</summary>
     public abstract IEnumerable<string> ResidualOutputWeights { get; }
 
+    /// <summary>Fused weights (names relative to this module) with the row counts of the logical
+    /// matrices stacked in them; see <see cref="Compile.NamedParameter.RowBlocks"/>.</summary>
+    public virtual IReadOnlyDictionary<string, long[]> FusedRowBlocks { get; } = new Dictionary<string, long[]>();
+
     public abstract string Kind { get; }
     public abstract string Shape { get; }
 }

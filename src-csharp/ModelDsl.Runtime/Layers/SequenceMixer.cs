@@ -24,6 +24,10 @@ public abstract class SequenceMixer : nn.Module<Tensor, Tensor>, IDescribable
     /// stream; their initialisation is scaled down with depth (GPT-2 §2.3).</summary>
     public abstract IEnumerable<string> ResidualOutputWeights { get; }
 
+    /// <summary>Fused weights (names relative to this module) with the row counts of the logical
+    /// matrices stacked in them; see <see cref="Compile.NamedParameter.RowBlocks"/>.</summary>
+    public virtual IReadOnlyDictionary<string, long[]> FusedRowBlocks { get; } = new Dictionary<string, long[]>();
+
     /// <summary>Training FLOPs per token spent outside parameter matmuls (scores and weighted sum)
     /// for a sequence of the given length.</summary>
     public abstract double NonParameterFlopsPerToken(int sequenceLength);

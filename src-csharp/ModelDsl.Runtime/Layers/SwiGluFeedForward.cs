@@ -35,6 +35,11 @@ public sealed class SwiGluFeedForward : FeedForwardLayer
     }
 
     public override IEnumerable<string> ResidualOutputWeights => ["down.weight"];
+
+    public override IReadOnlyDictionary<string, long[]> FusedRowBlocks => new Dictionary<string, long[]>
+    {
+        ["gateUp.weight"] = [Hidden, Hidden],
+    };
     public override string Kind => $"SwiGLU feed-forward (hidden {Hidden})";
     public override string Shape => $"{Width} -> {Width}";
 }

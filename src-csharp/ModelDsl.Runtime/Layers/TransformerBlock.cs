@@ -36,6 +36,11 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x, null, 0, new AuxiliaryLosses());
 
     /// <summary>Residual-output weights, named relative to this block.</summary>
+    /// <summary>Fused weights, named relative to this block, with their row blocks.</summary>
+    public IEnumerable<KeyValuePair<string, long[]>> FusedRowBlocks =>
+        Attention.FusedRowBlocks.Select(p => KeyValuePair.Create("attention." + p.Key, p.Value))
+            .Concat(FeedForward.FusedRowBlocks.Select(p => KeyValuePair.Create("feedForward." + p.Key, p.Value)));
+
     public IEnumerable<string> ResidualOutputWeights =>
         Attention.ResidualOutputWeights.Select(n => "attention." + n)
             .Concat(FeedForward.ResidualOutputWeights.Select(n => "feedForward." + n));

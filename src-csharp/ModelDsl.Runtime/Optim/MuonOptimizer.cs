@@ -6,7 +6,7 @@ namespace ModelDsl.Runtime.Optim;
 /// <summary>
 /// Muon (Jordan et al. 2024) on hidden matrices (role HiddenMatrix, at least 2-D; leading dimensions
 /// of stacked experts are a batch): B = mu B + G; U = nesterov ? mu B + G : B;
-/// u = NS(U) sqrt(max(1, out/in)). Embeddings, the head, norms and biases take AdamW at
+/// u = NS(U) sqrt(max(1, out/in)), per row block of a fused weight (q, k, v of a fused projection). Embeddings, the head, norms and biases take AdamW at
 /// AdamLrRatio x LR. Only the AdamW group is clipped: the orthogonalised update ignores the
 /// gradient's scale, and the reference code clips the AdamW parameters alone.
 /// </summary>
@@ -28,6 +28,6 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
         var buffer = slot.StateOr("momentum", () => zeros_like(slot.Parameter));
         buffer.mul_(spec.Momentum).add_(gradient);
         var update = spec.Nesterov ? gradient + buffer * spec.Momentum : buffer;
-        return NewtonSchulz.Orthogonalize(update, spec.NewtonSchulzSteps) * NewtonSchulz.AspectScale(slot.Parameter.shape);
+        return NewtonSchulz.OrthogonalizeBlocks(update, slot.RowBlocks, spec.NewtonSchulzSteps);
     }
 }

@@ -29,6 +29,22 @@ public static class NewtonSchulz
         return x.contiguous().MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Muon's matrix update for a weight that may be fused: each row block (q, k, v of a fused qkv
+    /// projection) is orthogonalised and aspect-scaled on its own, exactly as if the layers were
+    /// separate; null blocks means one matrix.
+    /// </summary>
+    public static Tensor OrthogonalizeBlocks(Tensor update, IReadOnlyList<long>? rowBlocks, int steps)
+    {
+        if (rowBlocks is null || rowBlocks.Count <= 1)
+            return Orthogonalize(update, steps) * AspectScale(update.shape);
+        if (rowBlocks.Sum() != update.shape[^2])
+            throw new ArgumentException($"row blocks [{string.Join(", ", rowBlocks)}] do not add up to the {update.shape[^2]} rows of the weight");
+        using var scope = NewDisposeScope();
+        var parts = update.split(rowBlocks.ToArray(), -2).Select(b => Orthogonalize(b, steps) * AspectScale(b.shape)).ToArray();
+        return cat(parts, -2).MoveToOuterDisposeScope();
+    }
+
     /// <summary>sqrt(max(1, out/in)) for a weight of shape [.., out, in]: keeps the update's RMS comparable across aspect ratios.</summary>
     public static double AspectScale(long[] shape) => Math.Sqrt(Math.Max(1.0, (double)shape[^2] / shape[^1]));
 }

@@ -14,6 +14,8 @@ public sealed class ParameterSlot(NamedParameter parameter, string group, double
     public string Name => parameter.Name;
     public Parameter Parameter => parameter.Parameter;
     public ParameterRole Role => parameter.Role;
+    /// <summary>Row counts of the logical matrices in a fused weight; null for one matrix.</summary>
+    public IReadOnlyList<long>? RowBlocks => parameter.RowBlocks;
     public string Group { get; } = group;
     public double LrRatio { get; } = lrRatio;
     public bool Decay { get; } = decay;

@@ -19,6 +19,6 @@ public sealed class ScionOptimizer(Core.Training.Scion spec, IReadOnlyList<Named
         buffer.mul_(spec.Momentum).add_(gradient, alpha: 1 - spec.Momentum);
         return slot.Group == "signum"
             ? buffer.sign()
-            : NewtonSchulz.Orthogonalize(buffer, spec.NewtonSchulzSteps) * NewtonSchulz.AspectScale(slot.Parameter.shape);
+            : NewtonSchulz.OrthogonalizeBlocks(buffer, slot.RowBlocks, spec.NewtonSchulzSteps);
     }
 }

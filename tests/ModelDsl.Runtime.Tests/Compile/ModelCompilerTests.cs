@@ -125,7 +125,7 @@ public class ModelCompilerTests
         };
         using var model = ModelCompiler.Build(spec, seed: 5);
         var residualStd = 0.02 / Math.Sqrt(2 * 4);
-        foreach (var (name, parameter, role) in model.NamedParameters())
+        foreach (var (name, parameter, role, _) in model.NamedParameters())
         {
             var std = parameter.std().item<float>();
             var expected = role switch
