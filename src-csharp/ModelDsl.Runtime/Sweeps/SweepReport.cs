@@ -9,9 +9,11 @@ namespace ModelDsl.Runtime.Sweeps;
 /// One arm at one budget: its best run (null when nothing finished), how many runs ended how, and
 /// the speedup of its best loss over the baseline's fitted scaling law.
 /// SearchComplete is false when the search has points still to run (the best is provisional).
+/// EdgeAxes names the axes on which the best sits at the first or last grid value: the optimum may
+/// lie outside the grid, so the arm is tuned only within it (widen that axis to be fair to it).
 /// </summary>
 public sealed record ReportCell(string Arm, double? Ratio, RunStoreEntry? Best, bool SearchComplete, int Finished, int Diverged, int Failed,
-    int Unfinished, double? EquivalentRatio, double? Speedup);
+    int Unfinished, double? EquivalentRatio, double? Speedup, IReadOnlyList<string>? EdgeAxes = null);
 
 /// <summary>Everything the report shows; Fit is null (with FitProblem saying why) when speedups cannot be computed.</summary>
 public sealed record SweepReportData(SweepSpec Spec, SweepDirectory Directory, IReadOnlyList<ReportCell> Cells, PowerLawFit? Fit, string? FitProblem)
@@ -53,10 +55,13 @@ public static class SweepReport
                 var runs = GridPoint.All(sizes)
                     .Select(point => store.Find(RunStore.KeyOf(arm.Resolve(point.Indices, ratio))))
                     .OfType<RunStoreEntry>().ToList();
-                var (best, complete) = ReplaySearch(arm, ratio, store, divergence);
+                var (best, complete, bestPoint) = ReplaySearch(arm, ratio, store, divergence);
+                var edgeAxes = bestPoint is null ? [] : arm.Axes
+                    .Where((axis, i) => sizes[i] > 1 && (bestPoint[i] == 0 || bestPoint[i] == sizes[i] - 1))
+                    .Select(axis => axis.Label).ToList();
                 cells.Add(new ReportCell(arm.Label, ratio, best, complete,
                     runs.Count(r => r.Status == RunStoreStatus.Finished), runs.Count(r => r.Status == RunStoreStatus.Diverged),
-                    runs.Count(r => r.Status == RunStoreStatus.Failed), runs.Count(r => r.Status == RunStoreStatus.Running), null, null));
+                    runs.Count(r => r.Status == RunStoreStatus.Failed), runs.Count(r => r.Status == RunStoreStatus.Running), null, null, edgeAxes));
             }
 
         var (fit, problem) = FitBaseline(spec, cells);
@@ -72,7 +77,7 @@ public static class SweepReport
     /// the best is not simply the lowest loss). When the search has not reached its end, the lowest
     /// finished loss so far is returned with complete = false.
     /// </summary>
-    private static (RunStoreEntry? Best, bool Complete) ReplaySearch(SweepArm arm, double? ratio, RunStore store, DivergenceRule divergence)
+    private static (RunStoreEntry? Best, bool Complete, GridPoint? BestPoint) ReplaySearch(SweepArm arm, double? ratio, RunStore store, DivergenceRule divergence)
     {
         var seen = new Dictionary<GridPoint, RunStoreEntry>();
         double Stored(GridPoint point)
@@ -90,11 +95,11 @@ public static class SweepReport
                 CoordinateDescentSearch search => CoordinateDescent.Run(sizes, new GridPoint(search.StartPoint(sizes)), search.TieThreshold, divergence, Stored),
                 _ => GridSearchRunner.Run(sizes, divergence, Stored),
             };
-            return (outcome.Best is { } best ? seen[best] : null, true);
+            return (outcome.Best is { } best ? seen[best] : null, true, outcome.Best);
         }
         catch (SearchIncomplete)
         {
-            return (seen.Values.Where(r => r.Status == RunStoreStatus.Finished).MinBy(r => r.ValidationLoss), false);
+            return (seen.Values.Where(r => r.Status == RunStoreStatus.Finished).MinBy(r => r.ValidationLoss), false, null);
         }
     }
 
@@ -146,10 +151,14 @@ public static class SweepReport
         {
             var loss = c.Best?.ValidationLoss is { } l ? l.ToString("F4", CultureInfo.InvariantCulture) + (c.SearchComplete ? "" : " (search unfinished)") : "-";
             var values = c.Best is { } best ? best.DescribeValues() : "-";
+            if (c.EdgeAxes is { Count: > 0 } edges) values += $" (at grid edge: {string.Join(", ", edges)})";
             var speedup = c.Speedup is { } s ? (double.IsPositiveInfinity(s) ? "beyond fit" : s.ToString("F2", CultureInfo.InvariantCulture) + "x") : "-";
             var ratio = c.Ratio is { } r ? Number(r) + "x" : "base";
             text.AppendLine($"| {c.Arm} | {ratio} | {loss} | {values} | {speedup} | {c.Finished} | {c.Diverged} | {c.Failed} | {c.Unfinished} |");
         }
+        if (data.Cells.Any(c => c.EdgeAxes is { Count: > 0 }))
+            text.AppendLine().AppendLine("\"At grid edge\": the best value of that axis is the first or last of its grid, so the optimum may lie " +
+                                         "outside it and the arm is tuned only within the grid; widen that axis before trusting its speedup.");
         if (plots is { Count: > 0 })
         {
             text.AppendLine();

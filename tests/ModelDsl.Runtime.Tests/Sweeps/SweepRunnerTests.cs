@@ -66,6 +66,27 @@ public class SweepRunnerTests : IDisposable
     }
 
     [Fact]
+    public void The_report_flags_a_best_value_at_the_edge_of_its_grid()
+    {
+        // Interior optimum (lr 3e-3 of 1e-4..1e-1, wd 0.1 of 0..0.2): nothing flagged.
+        SweepRunner.Run(Sweep(1), new SweepOptions { Directory = Path.Combine(folder, "interior"), Train = new FakeTrainer().Train });
+        var interior = SweepReport.Build(new SweepDirectory(Path.Combine(folder, "interior")));
+        Assert.All(interior.Cells, c => Assert.Empty(c.EdgeAxes!));
+        Assert.DoesNotContain("at grid edge", SweepReport.ToMarkdown(interior));
+
+        // A learning-rate grid that stops below the optimum: the best lr is its last value.
+        var truncated = Sweep(1) with
+        {
+            Arms = ValueList.Of(Arm(Axis("training.optimizer.lr", 1e-4, 3e-4, 1e-3), Axis("training.optimizer.weightDecay", 0, 0.1, 0.2))
+                with { Search = new CoordinateDescentSearch { Start = ValueList.Of(1, 0) } }),
+        };
+        SweepRunner.Run(truncated, new SweepOptions { Directory = Path.Combine(folder, "edge"), Train = new FakeTrainer().Train });
+        var edge = SweepReport.Build(new SweepDirectory(Path.Combine(folder, "edge")));
+        Assert.Equal(["lr"], edge.Cells.Single().EdgeAxes);
+        Assert.Contains("lr=0.001, weightDecay=0.1 (at grid edge: lr)", SweepReport.ToMarkdown(edge));
+    }
+
+    [Fact]
     public void A_resumed_sweep_reruns_only_the_interrupted_run_and_reaches_the_same_result()
     {
         var uninterrupted = SweepRunner.Run(Sweep(1), new SweepOptions { Directory = Path.Combine(folder, "reference"), Train = new FakeTrainer().Train });
