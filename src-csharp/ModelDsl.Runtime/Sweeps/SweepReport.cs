@@ -9,8 +9,9 @@ namespace ModelDsl.Runtime.Sweeps;
 /// One arm at one budget: its best run (null when nothing finished), how many runs ended how, and
 /// the speedup of its best loss over the baseline's fitted scaling law.
 /// SearchComplete is false when the search has points still to run (the best is provisional).
-/// EdgeAxes names the axes on which the best sits at the first or last grid value: the optimum may
-/// lie outside the grid, so the arm is tuned only within it (widen that axis to be fair to it).
+/// EdgeAxes names the axes (of three or more values; two cannot bracket an optimum) on which the best
+/// sits at the first or last grid value: the optimum may lie outside the grid, so the arm is tuned
+/// only within it (widen that axis to be fair to it).
 /// </summary>
 public sealed record ReportCell(string Arm, double? Ratio, RunStoreEntry? Best, bool SearchComplete, int Finished, int Diverged, int Failed,
     int Unfinished, double? EquivalentRatio, double? Speedup, IReadOnlyList<string>? EdgeAxes = null);
@@ -57,7 +58,7 @@ public static class SweepReport
                     .OfType<RunStoreEntry>().ToList();
                 var (best, complete, bestPoint) = ReplaySearch(arm, ratio, store, divergence);
                 var edgeAxes = bestPoint is null ? [] : arm.Axes
-                    .Where((axis, i) => sizes[i] > 1 && (bestPoint[i] == 0 || bestPoint[i] == sizes[i] - 1))
+                    .Where((axis, i) => sizes[i] >= 3 && (bestPoint[i] == 0 || bestPoint[i] == sizes[i] - 1))
                     .Select(axis => axis.Label).ToList();
                 cells.Add(new ReportCell(arm.Label, ratio, best, complete,
                     runs.Count(r => r.Status == RunStoreStatus.Finished), runs.Count(r => r.Status == RunStoreStatus.Diverged),
