@@ -26,6 +26,15 @@ public abstract record TaskSpec
     public virtual int EvalSequenceLength() => SequenceLength();
 
     public abstract void Validate(Validator v, string path);
+
+    /// <summary>Throws <see cref="SpecValidationException"/> listing every error (paths under "task"), or returns this spec.</summary>
+    public TaskSpec EnsureValid()
+    {
+        var v = new Validator();
+        Validate(v, "task");
+        v.ThrowIfAny();
+        return this;
+    }
 }
 
 /// <summary>

@@ -39,6 +39,14 @@ public sealed class Validator
     public void InOpenUnit(double value, string path) =>
         Require(value > 0 && value < 1, path, $"{Show(value)} must lie strictly between 0 and 1");
 
+    /// <summary>Adam-style moment decay rates in [0, 1) and a positive epsilon, at path.beta1/.beta2/.eps.</summary>
+    public void AdamMoments(double beta1, double beta2, double eps, string path)
+    {
+        Fraction(beta1, $"{path}.beta1", allowOne: false);
+        Fraction(beta2, $"{path}.beta2", allowOne: false);
+        Positive(eps, $"{path}.eps");
+    }
+
     public void NotNull(object? value, string path)
     {
         if (value is null) Fail(path, "is missing");

@@ -16,9 +16,7 @@ public sealed class FlipFlopTask : ITask
 
     public FlipFlopTask(FlipFlop spec, int seed)
     {
-        var errors = new ModelDsl.Core.Validation.Validator();
-        spec.Validate(errors, "task");
-        errors.ThrowIfAny();
+        spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
     }

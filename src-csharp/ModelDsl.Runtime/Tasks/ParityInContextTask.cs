@@ -18,9 +18,7 @@ public sealed class ParityInContextTask : ITask
 
     public ParityInContextTask(ParityInContext spec, int seed)
     {
-        var errors = new ModelDsl.Core.Validation.Validator();
-        spec.Validate(errors, "task");
-        errors.ThrowIfAny();
+        spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
         var all = AllSecrets(spec.Bits, spec.Secret);

@@ -21,9 +21,7 @@ public sealed class PermutationCompositionTask : ITask
 
     public PermutationCompositionTask(PermutationComposition spec, int seed)
     {
-        var errors = new ModelDsl.Core.Validation.Validator();
-        spec.Validate(errors, "task");
-        errors.ThrowIfAny();
+        spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
         permutations = LexicographicPermutations(spec.Elements);

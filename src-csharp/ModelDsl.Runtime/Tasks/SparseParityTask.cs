@@ -21,9 +21,7 @@ public sealed class SparseParityTask : ITask
 
     public SparseParityTask(SparseParity spec, int seed)
     {
-        var errors = new ModelDsl.Core.Validation.Validator();
-        spec.Validate(errors, "task");
-        errors.ThrowIfAny();
+        spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
         SecretIndices = spec.SecretIndices is { } given ? given.ToArray() : DrawSecret(spec.Bits, spec.Secret, spec.TaskSeed);

@@ -22,9 +22,7 @@ public sealed class TaskMixtureTask : ITask
 
     public TaskMixtureTask(TaskMixture spec, int seed)
     {
-        var errors = new ModelDsl.Core.Validation.Validator();
-        spec.Validate(errors, "task");
-        errors.ThrowIfAny();
+        spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
         Components = spec.Components.Select((c, i) => TaskFactory.Create(c.Task, SeededRandom.Hash(seed, ComponentSeedStream, i))).ToArray();

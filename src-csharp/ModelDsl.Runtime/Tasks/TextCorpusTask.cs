@@ -20,9 +20,7 @@ public sealed class TextCorpusTask : ITask
 
     public TextCorpusTask(TextCorpus spec, int seed)
     {
-        var errors = new ModelDsl.Core.Validation.Validator();
-        spec.Validate(errors, "task");
-        errors.ThrowIfAny();
+        spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
         var path = System.IO.Path.GetFullPath(spec.Path);

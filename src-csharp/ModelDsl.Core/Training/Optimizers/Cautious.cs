@@ -16,9 +16,7 @@ public sealed record Cautious : OptimizerSpec
     public override void Validate(Validator v, string path)
     {
         base.Validate(v, path);
-        v.Fraction(Beta1, $"{path}.beta1", allowOne: false);
-        v.Fraction(Beta2, $"{path}.beta2", allowOne: false);
-        v.Positive(Eps, $"{path}.eps");
+        v.AdamMoments(Beta1, Beta2, Eps, path);
         v.Require(MaskMeanFloor > 0 && MaskMeanFloor <= 1, $"{path}.maskMeanFloor",
             $"{Validator.Show(MaskMeanFloor)} must lie in (0, 1]");
     }

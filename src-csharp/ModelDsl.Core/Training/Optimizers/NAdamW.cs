@@ -13,8 +13,6 @@ public sealed record NAdamW : OptimizerSpec
     public override void Validate(Validator v, string path)
     {
         base.Validate(v, path);
-        v.Fraction(Beta1, $"{path}.beta1", allowOne: false);
-        v.Fraction(Beta2, $"{path}.beta2", allowOne: false);
-        v.Positive(Eps, $"{path}.eps");
+        v.AdamMoments(Beta1, Beta2, Eps, path);
     }
 }
