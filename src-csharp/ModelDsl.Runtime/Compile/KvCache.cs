@@ -9,9 +9,9 @@ namespace ModelDsl.Runtime.Compile;
 /// </summary>
 public sealed class KvCache : IDisposable
 {
-    private readonly AttentionCache[] layers;
+    private readonly MixerCache[] layers;
 
-    internal KvCache(int batch, int capacity, AttentionCache[] layers)
+    internal KvCache(int batch, int capacity, MixerCache[] layers)
     {
         Batch = batch;
         Capacity = capacity;
@@ -23,7 +23,7 @@ public sealed class KvCache : IDisposable
     public int Batch { get; }
     public int Capacity { get; }
 
-    internal AttentionCache Layer(int index) => layers[index];
+    internal MixerCache Layer(int index) => layers[index];
 
     internal void Advance(int tokens) => Length += tokens;
 

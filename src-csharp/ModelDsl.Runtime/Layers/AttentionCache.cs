@@ -9,7 +9,7 @@ namespace ModelDsl.Runtime.Layers;
 /// grouped-query repeat, so decoding a token costs one projection per new token, not per position.
 /// The tensors are owned by this object (outside every dispose scope) until it is disposed.
 /// </summary>
-public sealed class AttentionCache : IDisposable
+public sealed class AttentionCache : MixerCache
 {
     private readonly Tensor keys;
     private readonly Tensor values;
@@ -21,7 +21,7 @@ public sealed class AttentionCache : IDisposable
         Capacity = capacity;
     }
 
-    public long Capacity { get; }
+    public override long Capacity { get; }
 
     /// <summary>Writes the new keys/values [B, kvHeads, T, D] at positions start .. start+T-1 and
     /// returns views of everything cached so far, positions 0 .. start+T-1.</summary>
@@ -40,7 +40,7 @@ public sealed class AttentionCache : IDisposable
         return (keys.narrow(2, 0, start + length), values.narrow(2, 0, start + length));
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         keys.Dispose();
         values.Dispose();

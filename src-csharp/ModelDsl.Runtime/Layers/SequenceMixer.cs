@@ -14,11 +14,11 @@ public abstract class SequenceMixer : nn.Module<Tensor, Tensor>, IDescribable
 
     /// <summary>Mixes x [B, T, width] whose tokens sit at positions start .. start+T-1. With a cache,
     /// earlier positions come from it and the new ones are appended; without, start must be 0.</summary>
-    public abstract Tensor Forward(Tensor x, AttentionCache? cache, long start);
+    public abstract Tensor Forward(Tensor x, MixerCache? cache, long start);
 
     public override Tensor forward(Tensor x) => Forward(x, null, 0);
 
-    public abstract AttentionCache NewCache(long batch, long capacity);
+    public abstract MixerCache NewCache(long batch, long capacity);
 
     /// <summary>Names (relative to this module) of the projections that write into the residual
     /// stream; their initialisation is scaled down with depth (GPT-2 §2.3).</summary>

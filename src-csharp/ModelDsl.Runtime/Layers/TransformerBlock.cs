@@ -27,7 +27,7 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor> FeedForwardNorm { get; }
     public FeedForwardLayer FeedForward { get; }
 
-    public Tensor Forward(Tensor x, AttentionCache? cache, long start, AuxiliaryLosses losses)
+    public Tensor Forward(Tensor x, MixerCache? cache, long start, AuxiliaryLosses losses)
     {
         var h = x + Attention.Forward(AttentionNorm.forward(x), cache, start);
         return h + FeedForward.Forward(FeedForwardNorm.forward(h), losses);
