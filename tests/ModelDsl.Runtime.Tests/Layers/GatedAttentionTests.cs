@@ -217,6 +217,27 @@ public class GatedAttentionTests
         Assert.Contains("G1 elementwise sigmoid gate", model.Describe().Single(r => r.Name == "blocks.0.attention").Kind);
     }
 
+    [Theory]
+    [InlineData(GateGranularity.Elementwise, false)]
+    [InlineData(GateGranularity.Headwise, true)]   // a 1 x width matrix
+    public void MuonOrthogonalisesGateWeightsAndTakesAFiniteStep(GateGranularity granularity, bool shared)
+    {
+        using var scope = NewDisposeScope();
+        var spec = ModelSpec.Llama(vocab: 13, width: 16, depth: 1, heads: 2) with { TiedHead = false, MaxSequenceLength = 8 };
+        spec = spec with { Blocks = ValueList.Of(spec.Blocks[0] with { Mixer = spec.Blocks[0].Mixer with { Gate = new GateSpec { Granularity = granularity, SharedAcrossHeads = shared } } }) };
+        var model = ModelDsl.Runtime.Training.Trainer.BuildLanguageModel(spec, ScalarType.Float32, CPU, 1);
+        using var muon = ModelDsl.Runtime.Optim.OptimizerFactory.Create(new ModelDsl.Core.Training.Muon(), model.Parameters, clipGradNorm: 1.0);
+        Assert.Equal("muon", muon.Slots.Single(s => s.Name == "blocks.0.attention.gate.projection.weight").Group);
+        var gate = model.Parameters.Single(p => p.Name.EndsWith("gate.projection.weight", StringComparison.Ordinal)).Parameter;
+        var before = gate.detach().clone();
+        var tokens = torch.randint(0, 13, [2, 8], dtype: ScalarType.Int64, generator: new torch.Generator(1, torch.CPU));
+        var logits = model.Module.forward(tokens);
+        nn.functional.cross_entropy(logits.view(-1, 13), tokens.view(-1)).backward();
+        muon.Step(1.0, ModelDsl.Runtime.Optim.StepContext.None);
+        var change = (gate.detach() - before).abs();
+        Assert.True(change.max().item<float>() > 0 && change.isfinite().all().item<bool>(), "the gate weights moved by a finite step");
+    }
+
     [Fact]
     public void AGateThatValidationRejectsIsNotBuilt()
     {
