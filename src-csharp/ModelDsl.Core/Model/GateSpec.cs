@@ -29,8 +29,8 @@ public enum GateActivation { Sigmoid, Silu }
 /// A gate Y' = Y * act(X W_theta) (or Y + act(X W_theta)), X the normalised block input
 /// (Qiu et al. 2025, §2). Defaults are the paper's best configuration: after SDPA (G1),
 /// elementwise, head-specific, multiplicative, sigmoid. The projection has no bias, as in the
-/// paper's formula. SharedAcrossHeads: one set of scores (head dimension wide, or one scalar when
-/// headwise) is used by every head. At G5 the gated tensor [B, T, width] has no heads, so G5 must
+/// paper's formula (also when the attention's projections have biases). SharedAcrossHeads: one set
+/// of scores (head dimension wide, or one scalar when headwise) is used by every head. At G5 the gated tensor [B, T, width] has no heads, so G5 must
 /// be elementwise and not shared: one score per output element.
 /// </summary>
 public sealed record GateSpec
