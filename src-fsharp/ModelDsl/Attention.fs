@@ -13,7 +13,9 @@ type Attention =
       /// RMS-normalise queries and keys per head before the dot product.
       QkNorm: bool
       /// Biases on the q/k/v/o projections.
-      Bias: bool }
+      Bias: bool
+      /// A gate on one of the attention's tensors (arXiv 2505.06708); None: no gate.
+      Gate: Gate option }
 
 [<RequireQualifiedAccess>]
 module Attention =
@@ -25,7 +27,8 @@ module Attention =
           HeadDim = Option.ofNullable spec.HeadDim
           Position = Position.rope
           QkNorm = spec.QkNorm
-          Bias = spec.Bias }
+          Bias = spec.Bias
+          Gate = None }
 
     let heads (count: int) (attention: Attention) = { attention with Heads = count }
 
@@ -42,6 +45,12 @@ module Attention =
     /// Turn on biases in the q/k/v/o projections.
     let bias (attention: Attention) = { attention with Bias = true }
 
+    /// Gate one tensor of the attention, e.g. `Attention.gate Gate.g1` (the paper's winner).
+    let gate (gate: Gate) (attention: Attention) = { attention with Gate = Some gate }
+
+    /// Remove the gate.
+    let noGate (attention: Attention) = { attention with Gate = None }
+
     let toSpec (attention: Attention) =
         AttentionSpec(
             Heads = attention.Heads,
@@ -49,4 +58,5 @@ module Attention =
             HeadDim = Option.toNullable attention.HeadDim,
             Position = Position.toSpec attention.Position,
             QkNorm = attention.QkNorm,
-            Bias = attention.Bias)
+            Bias = attention.Bias,
+            Gate = (attention.Gate |> Option.map Gate.toSpec |> Option.toObj))

@@ -27,6 +27,18 @@ let position : Gen<PositionSpec> =
         [ anyFloat |> Gen.map (fun theta -> Rope(Theta = theta) :> PositionSpec)
           Gen.constant (NoPosition() :> PositionSpec) ]
 
+/// Every gate variant, valid or not (G5 headwise/shared included): JSON must carry them all.
+let gate : Gen<GateSpec> =
+    gen {
+        let! position = enumValue<GatePosition>
+        let! granularity = enumValue<GateGranularity>
+        let! activation = enumValue<GateActivation>
+        let! combination = enumValue<GateCombination>
+        let! shared = anyBool
+        return GateSpec(Position = position, Granularity = granularity, Activation = activation,
+                        Combination = combination, SharedAcrossHeads = shared)
+    }
+
 let attention =
     gen {
         let! heads = anyInt
@@ -35,7 +47,8 @@ let attention =
         let! position = position
         let! qkNorm = anyBool
         let! bias = anyBool
-        return AttentionSpec(Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Position = position, QkNorm = qkNorm, Bias = bias)
+        let! gate = Gen.oneof [ Gen.constant null; gate ]
+        return AttentionSpec(Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Position = position, QkNorm = qkNorm, Bias = bias, Gate = gate)
     }
 
 let feedForward : Gen<FeedForwardSpec> =

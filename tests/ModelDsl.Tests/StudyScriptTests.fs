@@ -62,6 +62,13 @@ let tests =
                 Expect.stringContains text "Claim 1" "claims are assessed"
         }
 
+        test "gated_attention --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "gated_attention.fsx" folder
+                Expect.stringContains text "| arm | LR | parameters | final held-out loss | sink mass" "results table"
+                Expect.stringContains text "Claim 1" "claims are assessed"
+        }
+
         test "task_generalization --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "task_generalization.fsx" folder

@@ -18,6 +18,8 @@ public sealed record AttentionSpec
     public bool QkNorm { get; init; }
     /// <summary>Biases on the q/k/v/o projections.</summary>
     public bool Bias { get; init; }
+    /// <summary>A gate on one of the attention's tensors (arXiv 2505.06708); null means no gate.</summary>
+    public GateSpec? Gate { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveKvHeads => KvHeads ?? Heads;
@@ -38,5 +40,6 @@ public sealed record AttentionSpec
             v.Require(model.Width % Heads == 0, $"{path}.heads", $"{Heads} does not divide width {model.Width} (give headDim explicitly, or choose heads dividing the width)");
         if (Position is null) v.Fail($"{path}.position", "is missing");
         else Position.Validate(v, $"{path}.position", EffectiveHeadDim(model.Width));
+        Gate?.Validate(v, $"{path}.gate");
     }
 }

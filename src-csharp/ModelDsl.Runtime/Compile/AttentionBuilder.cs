@@ -10,7 +10,8 @@ internal static class AttentionBuilder
     {
         var model = context.Model;
         double? qkNormEps = spec.QkNorm ? NormBuilder.Epsilon(blockNorm, path) : null;
-        return new CausalSelfAttention(model.Width, BuildCore(spec, context, path), spec.Bias, qkNormEps, context.Dtype, context.Device);
+        return new CausalSelfAttention(model.Width, BuildCore(spec, context, path), spec.Bias, qkNormEps,
+            context.Dtype, context.Device, spec.Gate);
     }
 
     private static AttentionCore BuildCore(AttentionSpec spec, BuildContext context, string path)

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,6 +11,9 @@ namespace ModelDsl.Runtime.Layers;
 /// Queries, keys and values come from one fused projection (one matmul instead of three).
 /// Optional per-head RMSNorm of queries and keys (QK-norm, Dehghani et al. 2023) before the
 /// position encoding. The position encoding and the score computation are the <see cref="AttentionCore"/>.
+/// An optional <see cref="AttentionGate"/> (arXiv 2505.06708) gates one tensor: the core's output
+/// (G1), the values (G2), keys (G3) or queries (G4) after their projection and QK-norm, or the output
+/// (G5). Keys and values are gated before the core, so decoding caches gated keys and values.
 /// </summary>
 public sealed class CausalSelfAttention : SequenceMixer
 {
@@ -18,11 +22,13 @@ public sealed class CausalSelfAttention : SequenceMixer
     private readonly RmsNorm? queryNorm;
     private readonly RmsNorm? keyNorm;
     private readonly AttentionCore core;
+    private readonly AttentionGate? gate;
 
     /// <param name="core">Position encoding and scores; its head counts are the layer's.</param>
     /// <param name="qkNormEps">Epsilon of QK-norm; null disables it.</param>
+    /// <param name="gate">The gate and where it acts; null for none.</param>
     public CausalSelfAttention(int width, AttentionCore core, bool bias, double? qkNormEps,
-        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CausalSelfAttention))
+        ScalarType dtype = ScalarType.Float32, Device? device = null, GateSpec? gate = null) : base(nameof(CausalSelfAttention))
     {
         if (width < 1)
             throw new ArgumentException($"attention width must be positive, got {width}");
@@ -44,18 +50,27 @@ public sealed class CausalSelfAttention : SequenceMixer
         }
         this.core = core;
         register_module("core", core);
+        if (gate is not null)
+        {
+            // G2/G3 gate the KV heads' values/keys; G1/G4 the query heads' outputs/queries.
+            var gatedHeads = gate.Position is GatePosition.G2 or GatePosition.G3 ? KvHeads : Heads;
+            this.gate = new AttentionGate(gate, width, gatedHeads, HeadDim, dtype, device);
+            register_module("gate", this.gate);
+        }
     }
 
     /// <summary>RoPE or NoPE attention through SDPA, the common case.</summary>
     public CausalSelfAttention(int width, int heads, int kvHeads, int headDim, bool bias, RotaryEmbedding? rotary,
-        double? qkNormEps, ScalarType dtype = ScalarType.Float32, Device? device = null)
-        : this(width, new DotProductAttentionCore(heads, kvHeads, headDim, rotary), bias, qkNormEps, dtype, device) { }
+        double? qkNormEps, ScalarType dtype = ScalarType.Float32, Device? device = null, GateSpec? gate = null)
+        : this(width, new DotProductAttentionCore(heads, kvHeads, headDim, rotary), bias, qkNormEps, dtype, device, gate) { }
 
     public int Width { get; }
     public int Heads { get; }
     public int KvHeads { get; }
     public int HeadDim { get; }
     public AttentionCore Core => core;
+    /// <summary>The gate, or null when the layer has none.</summary>
+    public AttentionGate? Gate => gate;
 
     /// <summary>When set, attention is computed with explicit probabilities [B, H, T, S] (query
     /// positions start .. start+T-1, keys 0 .. start+T-1), which are handed to this callback during
@@ -80,8 +95,14 @@ public sealed class CausalSelfAttention : SequenceMixer
             q = queryNorm.forward(q);
             k = keyNorm.forward(k);
         }
+        var position = gate?.Spec.Position;
+        if (position == GatePosition.G4) q = gate!.Forward(x, q);
+        if (position == GatePosition.G3) k = gate!.Forward(x, k);
+        if (position == GatePosition.G2) v = gate!.Forward(x, v);
         var attended = core.Attend(x, q, k, v, cache, start, AttentionCapture);
-        return output.forward(attended.transpose(1, 2).reshape(batch, length, Heads * HeadDim));
+        if (position == GatePosition.G1) attended = gate!.Forward(x, attended);
+        var result = output.forward(attended.transpose(1, 2).reshape(batch, length, Heads * HeadDim));
+        return position == GatePosition.G5 ? gate!.Forward(x, result) : result;
     }
 
     /// <summary>A cache in the dtype and on the device the weights have now (they may have been moved since construction).</summary>
@@ -99,7 +120,7 @@ public sealed class CausalSelfAttention : SequenceMixer
 
     public override string Kind =>
         $"attention ({Heads} heads{(KvHeads < Heads ? $", {KvHeads} KV heads" : "")}, head dim {HeadDim}, " +
-        $"{core.Description}{(queryNorm is null ? "" : ", QK-norm")})";
+        $"{core.Description}{(queryNorm is null ? "" : ", QK-norm")}{(gate is null ? "" : ", " + gate.Description)})";
 
     public override string Shape => $"{Width} -> {Width}";
 }
