@@ -19,8 +19,7 @@ public sealed class GateProbe : IDisposable
 
     public static GateProbe Attach(nn.Module model, Action<int, Tensor> onGate)
     {
-        // modules() can list a module more than once; layer indices count distinct layers.
-        var layers = model.modules().OfType<CausalSelfAttention>().Distinct(ReferenceEqualityComparer.Instance).Cast<CausalSelfAttention>().ToList();
+        var layers = AttentionLayers.Of(model);
         if (layers.Any(l => l.Gate?.GateCapture is not null))
             throw new InvalidOperationException("a gate probe is already attached to this model");
         var gates = new List<AttentionGate>();

@@ -80,4 +80,19 @@ public class AttentionEntropyTests
         Assert.True(model.modules().OfType<CausalSelfAttention>().All(l => l.AttentionCapture is null));
         Assert.True(model.forward(inputs).allclose(before, rtol: 1e-10, atol: 1e-12));
     }
+
+    [Fact]
+    public void ProbeNumbersLayersZeroToDepthInForwardOrder()
+    {
+        using var scope = NewDisposeScope();
+        using var model = ModelCompiler.Build(ModelSpec.Llama(vocab: 4, width: 16, depth: 3, heads: 2), ScalarType.Float64, seed: 1);
+        var seen = new List<int>();
+        using (var probe = AttentionProbe.Attach(model, (layer, _) => seen.Add(layer)))
+        {
+            Assert.Equal(3, probe.Layers);
+            using var noGrad = no_grad();
+            model.forward(tensor(new long[] { 0, 1, 2, 3 }, [1, 4]));
+        }
+        Assert.Equal([0, 1, 2], seen);
+    }
 }
