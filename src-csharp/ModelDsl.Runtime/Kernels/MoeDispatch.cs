@@ -45,13 +45,17 @@ public static class MoeDispatch
         var tokenOfSlot = order.div(k, rounding_mode: RoundingMode.floor);
         var gathered = x.index_select(0, tokenOfSlot);
         var slotWeights = weights.reshape(-1).index_select(0, order).unsqueeze(1);
+        // split/unbind rather than narrow/select per expert: their backward is one cat/stack instead
+        // of one full-size zero gradient per expert.
+        var segments = gathered.split(counts, 0);
+        var gateUps = expertWeights.GateUp.unbind(0);
+        var downs = expertWeights.Down.unbind(0);
         var outputs = new List<Tensor>();
-        long start = 0;
         for (var e = 0; e < expertCount; e++)
         {
             if (counts[e] == 0) continue;
-            outputs.Add(expertWeights.Apply(e, gathered.narrow(0, start, counts[e])));
-            start += counts[e];
+            var halves = segments[e].matmul(gateUps[e].t()).chunk(2, -1);
+            outputs.Add((nn.functional.silu(halves[0]) * halves[1]).matmul(downs[e].t()));
         }
         var combined = zeros_like(x);
         if (outputs.Count > 0)
