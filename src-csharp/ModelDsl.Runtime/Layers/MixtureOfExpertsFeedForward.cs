@@ -94,6 +94,11 @@ public sealed class MixtureOfExpertsFeedForward : FeedForwardLayer
         return LoadBalanceLoss.Compute(counts, slots, meanProbabilities);
     }
 
+    /// <summary>Routed-expert parameters a token does not use: (E - k) / E of the expert stacks.
+    /// Matmul FLOP counts per token leave them out.</summary>
+    public long InactiveExpertParameters =>
+        experts.parameters().Sum(p => p.numel()) * (Spec.Experts - Spec.TopK) / Spec.Experts;
+
     public override IEnumerable<string> ResidualOutputWeights =>
         shared is null ? ["experts.down"] : ["experts.down", "shared.down.weight"];
 

@@ -280,6 +280,13 @@ public class MoeLayerTests
         Assert.Equal(ParameterRole.HiddenMatrix, parameters["blocks.1.feedForward.router.scores.weight"].Role);
         var output = model.Run(torch.zeros([2, 5], ScalarType.Int64));
         Assert.Equal(new[] { "model.blocks[1].feedForward.balance", "model.blocks[1].feedForward.zLoss" }, output.AuxiliaryLosses.Terms.Select(t => t.Name).ToArray());
+        // FLOPs count 2 of the 4 experts: 6 * (16 * 8 * 2 + 16 * 8) * 2 fewer than all hidden matrices.
+        using var dense = ModelCompiler.Build(spec);
+        var expertParameters = 4 * (2 * 8 * 16 + 16 * 8);
+        var moeMatrices = model.NamedParameters().Where(p => p.Role == ParameterRole.HiddenMatrix).Sum(p => p.Parameter.numel());
+        var denseMatrices = dense.NamedParameters().Where(p => p.Role == ParameterRole.HiddenMatrix).Sum(p => p.Parameter.numel());
+        Assert.Equal(6.0 * (moeMatrices - expertParameters / 2 - denseMatrices),
+            model.TrainingFlopsPerToken(8) - dense.TrainingFlopsPerToken(8), 6);
         // Initialised: no uninitialised memory left in the expert stacks.
         Assert.True(parameters["blocks.1.feedForward.experts.down"].Parameter.abs().max().item<float>() is > 0 and < 1);
     }
