@@ -32,7 +32,7 @@ type Settings =
       Seeds: int list
       EvalBatches: int }
 
-let full = { Width = 64; Depth = 2; Experts = 8; TopK = 2; ExpertHidden = 64; Coefficient = 1e-2; Steps = 500; MicroBatch = 32; Seeds = [ 1; 2; 3 ]; EvalBatches = 4 }
+let full = { Width = 48; Depth = 2; Experts = 8; TopK = 2; ExpertHidden = 32; Coefficient = 1e-2; Steps = 300; MicroBatch = 16; Seeds = [ 1; 2 ]; EvalBatches = 4 }
 let quick = { Width = 32; Depth = 1; Experts = 4; TopK = 2; ExpertHidden = 16; Coefficient = 1e-2; Steps = 6; MicroBatch = 4; Seeds = [ 1 ]; EvalBatches = 1 }
 
 let mixture =
@@ -81,7 +81,7 @@ let train (s: Settings) (scope: BalanceScope) (seed: int) =
     let globalCv = ResizeArray<float>()
     model.train ()
     for step in 0 .. s.Steps - 1 do
-        use scope = torch.NewDisposeScope()
+        use disposeScope = torch.NewDisposeScope()
         // Micro-batch m of step t holds domain (t + m) mod D only; every domain is in every step, and
         // each is first in the step equally often (the running-sum f is micro-batch-only there).
         let batches =
@@ -97,6 +97,7 @@ let train (s: Settings) (scope: BalanceScope) (seed: int) =
         routing.Recording <- false
         optimizer.Step(1.0, StepContext.None) |> ignore
         losses.Add loss.LanguageModel
+        if (step + 1) % 100 = 0 then printfn "  %A seed %d step %d: loss %.4f" scope seed (step + 1) loss.LanguageModel
         globalCv.Add(routing.Snapshot() |> Seq.averageBy (fun l -> l.LoadCoefficientOfVariation))
     // Held-out: each domain's validation batches, routing recorded per domain.
     let validation =
@@ -107,7 +108,7 @@ let train (s: Settings) (scope: BalanceScope) (seed: int) =
         model.eval ()
         for d in 0 .. domains - 1 do
             for i in 0 .. s.EvalBatches - 1 do
-                use scope = torch.NewDisposeScope()
+                use disposeScope = torch.NewDisposeScope()
                 let b = task.Components[d].ValidationBatch(i, s.MicroBatch)
                 routing.CurrentDomains <- torch.tensor (Array.create (int b.Inputs.shape[0]) (int64 d))
                 model.forward b.Inputs |> ignore
