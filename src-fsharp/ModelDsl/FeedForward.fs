@@ -9,8 +9,33 @@ type Activation =
 /// A dense feed-forward; None hidden means the IR's rule (8/3 width rounded to 64 for SwiGLU, else 4 width).
 type DenseFeedForward = { Hidden: int option; Activation: Activation; Bias: bool }
 
-/// The per-token feed-forward of a block. Mixture-of-experts becomes a further case.
-type FeedForward = Dense of DenseFeedForward
+/// Which tokens the load-balancing frequencies are counted over (arXiv 2501.11873).
+type BalanceScope =
+    /// f and p from each micro-batch.
+    | MicroBatch
+    /// f from every micro-batch of the optimizer step (and replica), p local.
+    | GlobalBatch
+
+/// Always-active SwiGLU experts next to the routed ones.
+type SharedExperts = { Count: int; Hidden: int }
+
+/// Mixture of SwiGLU experts; see the IR's MoeFeedForward. None expert hidden means dense default / k;
+/// None capacity factor means dropless.
+type MoeFeedForward =
+    { Experts: int
+      TopK: int
+      ExpertHidden: int option
+      Shared: SharedExperts option
+      NormalizeTopK: bool
+      CapacityFactor: float option
+      Balance: BalanceScope
+      BalanceCoefficient: float
+      ZLoss: float }
+
+/// The per-token feed-forward of a block.
+type FeedForward =
+    | Dense of DenseFeedForward
+    | Moe of MoeFeedForward
 
 [<RequireQualifiedAccess>]
 module FeedForward =
@@ -21,9 +46,14 @@ module FeedForward =
     let gelu (hidden: int) = Dense { Hidden = Some hidden; Activation = Gelu; Bias = false }
     let relu (hidden: int) = Dense { Hidden = Some hidden; Activation = Relu; Bias = false }
 
-    let hidden (size: int) (Dense dense) = Dense { dense with Hidden = Some size }
-    let activation (activation: Activation) (Dense dense) = Dense { dense with Activation = activation }
-    let bias (Dense dense) = Dense { dense with Bias = true }
+    let private editDense name edit feedForward =
+        match feedForward with
+        | Dense dense -> Dense(edit dense)
+        | Moe _ -> invalidArg "feedForward" (sprintf "FeedForward.%s applies to a dense feed-forward, not a mixture of experts (use the Moe functions)" name)
+
+    let hidden (size: int) = editDense "hidden" (fun dense -> { dense with Hidden = Some size })
+    let activation (activation: Activation) = editDense "activation" (fun dense -> { dense with Activation = activation })
+    let bias feedForward = editDense "bias" (fun dense -> { dense with Bias = true }) feedForward
 
     let toSpec (feedForward: FeedForward) : ModelDsl.Core.Model.FeedForwardSpec =
         match feedForward with
@@ -36,3 +66,22 @@ module FeedForward =
                      | Gelu -> ModelDsl.Core.Model.Activation.Gelu
                      | Relu -> ModelDsl.Core.Model.Activation.Relu),
                 Bias = dense.Bias)
+        | Moe moe ->
+            ModelDsl.Core.Model.MoeFeedForward(
+                Experts = moe.Experts,
+                TopK = moe.TopK,
+                ExpertHidden = Option.toNullable moe.ExpertHidden,
+                Shared =
+                    (match moe.Shared with
+                     | Some shared -> ModelDsl.Core.Model.SharedExperts(Count = shared.Count, Hidden = shared.Hidden)
+                     | None -> null),
+                NormalizeTopK = moe.NormalizeTopK,
+                CapacityFactor = Option.toNullable moe.CapacityFactor,
+                Balance =
+                    ModelDsl.Core.Model.LoadBalance(
+                        Scope =
+                            (match moe.Balance with
+                             | MicroBatch -> ModelDsl.Core.Model.BalanceScope.MicroBatch
+                             | GlobalBatch -> ModelDsl.Core.Model.BalanceScope.GlobalBatch),
+                        Coefficient = moe.BalanceCoefficient),
+                ZLoss = moe.ZLoss)

@@ -51,13 +51,36 @@ let attention =
         return AttentionSpec(Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Position = position, QkNorm = qkNorm, Bias = bias, Gate = gate)
     }
 
-let feedForward : Gen<FeedForwardSpec> =
+let private dense : Gen<FeedForwardSpec> =
     gen {
         let! hidden = nullable anyInt
         let! activation = enumValue<Activation>
         let! bias = anyBool
         return DenseFeedForward(Hidden = hidden, Activation = activation, Bias = bias) :> FeedForwardSpec
     }
+
+let private moe : Gen<FeedForwardSpec> =
+    gen {
+        let! experts = anyInt
+        let! topK = anyInt
+        let! expertHidden = nullable anyInt
+        let! shared =
+            Gen.oneof
+                [ Gen.constant null
+                  Gen.map2 (fun count hidden -> SharedExperts(Count = count, Hidden = hidden)) anyInt anyInt ]
+        let! normalize = anyBool
+        let! capacity = nullable anyFloat
+        let! scope = enumValue<BalanceScope>
+        let! coefficient = anyFloat
+        let! zLoss = anyFloat
+        return
+            MoeFeedForward(
+                Experts = experts, TopK = topK, ExpertHidden = expertHidden, Shared = shared, NormalizeTopK = normalize,
+                CapacityFactor = capacity, Balance = LoadBalance(Scope = scope, Coefficient = coefficient), ZLoss = zLoss)
+            :> FeedForwardSpec
+    }
+
+let feedForward : Gen<FeedForwardSpec> = Gen.oneof [ dense; moe ]
 
 let norm : Gen<NormSpec> = anyFloat |> Gen.map (fun eps -> RmsNorm(Eps = eps) :> NormSpec)
 

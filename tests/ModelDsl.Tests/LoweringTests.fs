@@ -184,4 +184,52 @@ let tests =
         test "lowering is pure: the same value lowers to equal specs" {
             Expect.equal (Experiment.lower (designExample ())) (Experiment.lower (designExample ())) "pure"
         }
+
+        test "Moe lowers to MoeFeedForward on the chosen layers" {
+            let spec =
+                Model.llama (vocab = 64, width = 32, depth = 4, heads = 4)
+                |> Model.everyNth 2 (Block.feedForward (Moe.topK (experts = 8, k = 2) |> Moe.globalBalance 1e-3))
+                |> Model.toSpec
+            let expected = MoeFeedForward(Experts = 8, TopK = 2, Balance = LoadBalance(Scope = BalanceScope.GlobalBatch, Coefficient = 1e-3))
+            let kinds = spec.Blocks |> Seq.map (fun b -> b.FeedForward) |> List.ofSeq
+            Expect.equal kinds [ DenseFeedForward(); expected; DenseFeedForward(); expected ] "every second block is a mixture"
+        }
+
+        test "Moe options reach the IR" {
+            let lowered =
+                Moe.topK (experts = 4, k = 1)
+                |> Moe.microBalance 1e-2
+                |> Moe.expertHidden 48
+                |> Moe.shared (count = 2, hidden = 16)
+                |> Moe.capacity 1.25
+                |> Moe.zLoss 1e-3
+                |> Moe.unnormalizedTopK
+                |> FeedForward.toSpec
+            let expected =
+                MoeFeedForward(
+                    Experts = 4, TopK = 1, ExpertHidden = 48, Shared = SharedExperts(Count = 2, Hidden = 16), NormalizeTopK = false,
+                    CapacityFactor = 1.25, Balance = LoadBalance(Scope = BalanceScope.MicroBatch, Coefficient = 1e-2), ZLoss = 1e-3)
+            Expect.equal lowered (expected :> FeedForwardSpec) "all fields"
+            Expect.equal (Moe.topK (experts = 4, k = 1) |> Moe.capacity 2.0 |> Moe.dropless |> FeedForward.toSpec)
+                (MoeFeedForward(Experts = 4, TopK = 1) :> FeedForwardSpec) "dropless clears the capacity"
+        }
+
+        test "Moe and dense edits refuse the other kind with a clear message" {
+            let message =
+                try
+                    FeedForward.dense |> Moe.globalBalance 1e-3 |> ignore
+                    ""
+                with :? System.ArgumentException as error -> error.Message
+            Expect.stringContains message "Moe.topK" "points at the constructor"
+            Expect.throwsT<System.ArgumentException> (fun () -> Moe.topK (experts = 2, k = 1) |> FeedForward.hidden 8 |> ignore) "dense edit on a MoE"
+        }
+
+        test "a MoE with more choices than experts fails validation at its path" {
+            let spec =
+                Model.llama (vocab = 64, width = 32, depth = 2, heads = 4)
+                |> Model.layer 1 (Block.feedForward (Moe.topK (experts = 2, k = 3)))
+                |> Model.toSpec
+            let errors = spec.Validate() |> Seq.map (fun e -> e.Path) |> List.ofSeq
+            Expect.equal errors [ "model.blocks[1].feedForward.topK" ] "topK > experts"
+        }
     ]

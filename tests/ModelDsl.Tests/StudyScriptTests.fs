@@ -69,6 +69,14 @@ let tests =
                 Expect.stringContains text "Claim 1" "claims are assessed"
         }
 
+        test "moe_global_balance --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "moe_global_balance.fsx" folder
+                Expect.stringContains text "| scope | seed | train loss (last 20%) |" "per-run table"
+                Expect.stringContains text "Claim (global-batch balancing" "the claim is assessed"
+                Expect.stringContains text "routing-GlobalBatch-blocks0.png" "heat-map linked"
+        }
+
         test "task_generalization --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "task_generalization.fsx" folder

@@ -3,9 +3,10 @@ using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Model;
 
-/// <summary>The per-token feed-forward of a block. Mixture-of-experts is a further subclass.</summary>
+/// <summary>The per-token feed-forward of a block: dense, or a mixture of experts.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(DenseFeedForward), "dense")]
+[JsonDerivedType(typeof(MoeFeedForward), "moe")]
 public abstract record FeedForwardSpec
 {
     public abstract void Validate(Validator v, string path, ModelSpec model);

@@ -15,6 +15,7 @@ internal static class FeedForwardBuilder
                 new SwiGluFeedForward(width, dense.EffectiveHidden(width), dense.Bias, context.Dtype, context.Device),
             DenseFeedForward dense =>
                 new MlpFeedForward(width, dense.EffectiveHidden(width), dense.Activation, dense.Bias, context.Dtype, context.Device),
+            MoeFeedForward moe => new MixtureOfExpertsFeedForward(moe, width, path, context.Dtype, context.Device),
             _ => throw new NotSupportedException($"{path}: the runtime has no layer for feed-forward '{spec.GetType().Name}'"),
         };
     }

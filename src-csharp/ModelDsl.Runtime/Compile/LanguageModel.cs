@@ -114,13 +114,15 @@ public sealed class LanguageModel : nn.Module<Tensor, Tensor>
     /// Training FLOPs per token (forward + backward) for sequences of the given length, PaLM's
     /// convention (Chowdhery et al. 2022, appendix B): 6 FLOPs per parameter that takes part in a
     /// matmul (every hidden matrix and the output head, tied or not; the embedding lookup is free),
-    /// plus the attention scores and weighted sums, 12 * T * heads * headDim per layer.
+    /// plus the attention scores and weighted sums, 12 * T * heads * headDim per layer. Mixture-of-experts
+    /// layers count their router, shared experts and k of E routed experts (the parameters a token uses).
     /// </summary>
     public double TrainingFlopsPerToken(int sequenceLength)
     {
         if (sequenceLength < 1) throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, "must be positive");
         var matmulParameters = NamedParameters().Where(p => p.Role == ParameterRole.HiddenMatrix).Sum(p => p.Parameter.numel())
-            + (long)Spec.Vocab * Spec.Width;
+            + (long)Spec.Vocab * Spec.Width
+            - blocks.Sum(b => b.FeedForward is MixtureOfExpertsFeedForward moe ? moe.InactiveExpertParameters : 0);
         return 6.0 * matmulParameters + blocks.Sum(b => b.Attention.NonParameterFlopsPerToken(sequenceLength));
     }
 

@@ -1,3 +1,5 @@
+using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
 
@@ -7,28 +9,61 @@ namespace ModelDsl.Runtime.Training;
 public static class GradientAccumulation
 {
     /// <summary>
-    /// Adds to the parameters' gradients the gradient of the global-batch loss and returns that loss:
-    /// the sum of masked token losses over all micro-batches divided by the total masked-token count
-    /// of the global batch. Each micro-batch's backward uses that common denominator, so the
+    /// Adds to the parameters' gradients the gradient of the global-batch loss and returns the
+    /// language-modelling part of it (see <see cref="BackwardWithAuxiliary"/>).
+    /// </summary>
+    public static double Backward(nn.Module<Tensor, Tensor> module, IReadOnlyList<Batch> microBatches, Device device) =>
+        BackwardWithAuxiliary(module, microBatches, device).LanguageModel;
+
+    /// <summary>
+    /// Adds to the parameters' gradients the gradient of the global-batch loss
+    /// LM + mean over micro-batches of the auxiliary losses, and returns both parts.
+    /// LM is the sum of masked token losses over all micro-batches divided by the total masked-token
+    /// count of the global batch. Each micro-batch's backward uses that common denominator, so the
     /// accumulated gradient equals that of one large batch exactly (a mean of per-micro-batch means
     /// would weight tokens unequally whenever micro-batches count different numbers of tokens).
+    /// Auxiliary losses (a <see cref="LanguageModel"/>'s MoE balance and z-losses, already means over
+    /// a micro-batch's tokens) are divided by the number of micro-batches, as Megatron-LM does.
+    /// <paramref name="beforeForward"/> sees each micro-batch just before its forward pass.
     /// </summary>
-    public static double Backward(nn.Module<Tensor, Tensor> module, IReadOnlyList<Batch> microBatches, Device device)
+    public static AccumulatedLoss BackwardWithAuxiliary(nn.Module<Tensor, Tensor> module, IReadOnlyList<Batch> microBatches, Device device,
+        Action<Batch>? beforeForward = null)
     {
         using var scope = NewDisposeScope();
         var maskedTokens = microBatches.Sum(b => b.LossMask.sum().to(ScalarType.Float64).item<double>());
         if (maskedTokens == 0) throw new InvalidOperationException("the loss mask of the global batch counts no tokens");
         Tensor? lossSum = null;
+        var auxiliarySums = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var auxiliaryOrder = new List<string>();
         foreach (var batch in microBatches)
         {
-            var logits = module.forward(batch.Inputs.to(device));
+            beforeForward?.Invoke(batch);
+            var inputs = batch.Inputs.to(device);
+            Tensor logits;
+            AuxiliaryLosses? auxiliary = null;
+            if (module is LanguageModel model)
+            {
+                var output = model.Run(inputs);
+                logits = output.Logits;
+                auxiliary = output.AuxiliaryLosses;
+            }
+            else logits = module.forward(inputs);
             var tokenLossSum = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device));
-            (tokenLossSum / maskedTokens).backward();
+            var loss = tokenLossSum / maskedTokens;
+            if (auxiliary?.Total() is { } auxiliaryTotal) loss = loss + auxiliaryTotal / microBatches.Count;
+            loss.backward();
             var detached = tokenLossSum.detach();
             lossSum = lossSum is null ? detached : lossSum + detached;
+            foreach (var (name, term) in auxiliary?.Terms ?? [])
+            {
+                var share = term.detach().to(ScalarType.Float64) / microBatches.Count;
+                if (auxiliarySums.TryGetValue(name, out var sum)) auxiliarySums[name] = sum + share;
+                else { auxiliarySums[name] = share; auxiliaryOrder.Add(name); }
+            }
         }
-        // One host synchronisation per optimizer step.
-        return lossSum!.to(ScalarType.Float64).item<double>() / maskedTokens;
+        // Host synchronisation once per optimizer step (and once per auxiliary term).
+        var languageModel = lossSum!.to(ScalarType.Float64).item<double>() / maskedTokens;
+        return new AccumulatedLoss(languageModel, auxiliaryOrder.Select(n => new AuxiliaryLossValue(n, auxiliarySums[n].item<double>())).ToList());
     }
 
     /// <summary>
@@ -81,4 +116,13 @@ public static class GradientAccumulation
         }
         return sums;
     }
+}
+
+/// <summary>One auxiliary loss term averaged over the micro-batches of an optimizer step.</summary>
+public sealed record AuxiliaryLossValue(string Name, double Value);
+
+/// <summary>The losses of one optimizer step: language modelling and each auxiliary term (their sum was trained on).</summary>
+public sealed record AccumulatedLoss(double LanguageModel, IReadOnlyList<AuxiliaryLossValue> Auxiliary)
+{
+    public double Total => LanguageModel + Auxiliary.Sum(a => a.Value);
 }

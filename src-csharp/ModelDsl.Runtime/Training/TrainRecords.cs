@@ -26,6 +26,9 @@ public sealed class TrainOptions
     public long? StopAfterStep { get; init; }
     public Action<TrainProgress>? OnProgress { get; init; }
     public Action<EvalResult>? OnEval { get; init; }
+    /// <summary>Sums each MoE layer's per-micro-batch expert counts over data-parallel replicas for
+    /// global-batch balancing; null means a single process (identity).</summary>
+    public ModelDsl.Runtime.Layers.IExpertLoadReducer? ExpertLoadReducer { get; init; }
     /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

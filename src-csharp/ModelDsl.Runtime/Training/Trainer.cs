@@ -3,6 +3,7 @@ using ModelDsl.Core;
 using ModelDsl.Core.Json;
 using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Eval;
+using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Runs;
 using ModelDsl.Runtime.Schedules;
@@ -68,6 +69,10 @@ public static partial class Trainer
         foreach (var problem in skipped)
             metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
 
+        var mixtures = MixtureOfExpertsTraining.Layers(module);
+        foreach (var layer in mixtures) layer.LoadReducer = options.ExpertLoadReducer ?? SingleProcessLoadReducer.Instance;
+        using var routing = mixtures.Count > 0 ? new ExpertRoutingStatistics(mixtures, ExpertRoutingStatistics.DomainsOf(task)) : null;
+
         module.train();
         var clock = Stopwatch.StartNew();
         EvalResult? lastEval = null;
@@ -77,7 +82,8 @@ public static partial class Trainer
         {
             var multiplier = LearningRateSchedule.Multiplier(training.Schedule, step, totalSteps);
             var learningRate = training.Optimizer.Lr * multiplier;
-            var (loss, gradNorm) = TrainStep(module, optimizer, model.Parameters, task, training, step, multiplier, device);
+            var (stepLoss, gradNorm) = TrainStep(module, optimizer, model.Parameters, task, training, step, multiplier, device, mixtures, routing);
+            var loss = stepLoss.LanguageModel;
             step++;
             losses.Add(loss);
 
@@ -87,7 +93,10 @@ public static partial class Trainer
             var elapsed = TimeSpan.FromSeconds(priorSeconds + sessionSeconds);
             var eta = TimeSpan.FromSeconds(sessionSeconds / sessionSteps * (totalSteps - step));
             metrics.Write("train", step, [new("loss", loss), new("lr", learningRate), new("gradNorm", gradNorm),
-                new("tokensPerSecond", tokensPerSecond), new("elapsedSeconds", elapsed.TotalSeconds)]);
+                new("tokensPerSecond", tokensPerSecond), new("elapsedSeconds", elapsed.TotalSeconds),
+                .. stepLoss.Auxiliary.Select(a => new KeyValuePair<string, object?>("aux." + a.Name, a.Value))]);
+            if (routing is not null)
+                metrics.Write("moe", step, routing.Snapshot().SelectMany(layer => layer.Metrics(perDomain: false)));
             options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
 
             var isFinal = step == totalSteps;
@@ -96,6 +105,9 @@ public static partial class Trainer
                 lastEval = Evaluate(model, task, training, device, step);
                 metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
                     new("fullMatchAccuracy", lastEval.FullMatchAccuracy)]);
+                if (routing is not null)
+                    metrics.Write("moeEval", step, routing.MeasureValidation(module, task, training.Eval.Batches, training.MicroBatch, device)
+                        .SelectMany(layer => layer.Metrics(perDomain: true)));
                 options.OnEval?.Invoke(lastEval);
             }
             var cancelled = options.Cancellation.IsCancellationRequested;
@@ -129,15 +141,28 @@ public static partial class Trainer
     /// One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).
     /// Gradient clipping (TrainingSpec.ClipGradNorm) is done by the optimizer over its own clip scope
     /// (all parameters, except Muon: its AdamW group only); the returned norm is the global one before clipping.
+    /// Global-batch MoE counts start from zero here, before the first micro-batch of every step, so
+    /// they cover exactly this step's micro-batches (also right after a resume). Routing statistics
+    /// record the micro-batch forwards only (not the Hessian-vector passes).
     /// </summary>
-    private static (double Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, IOptimizer optimizer,
-        IReadOnlyList<NamedParameter> parameters, ITask task, TrainingSpec training, long step, double learningRateMultiplier, Device device)
+    private static (AccumulatedLoss Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, IOptimizer optimizer,
+        IReadOnlyList<NamedParameter> parameters, ITask task, TrainingSpec training, long step, double learningRateMultiplier, Device device,
+        IReadOnlyList<MixtureOfExpertsFeedForward> mixtures, ExpertRoutingStatistics? routing)
     {
         using var scope = NewDisposeScope();
         var batches = Enumerable.Range(0, training.AccumulationSteps).Select(m => task.TrainBatch(step, m, training.MicroBatch)).ToList();
 
         optimizer.ZeroGrad();
-        var loss = GradientAccumulation.Backward(module, batches, device);
+        MixtureOfExpertsTraining.BeginOptimizerStep(mixtures);
+        AccumulatedLoss loss;
+        if (routing is null) loss = GradientAccumulation.BackwardWithAuxiliary(module, batches, device);
+        else
+        {
+            routing.Clear();
+            routing.Recording = true;
+            try { loss = GradientAccumulation.BackwardWithAuxiliary(module, batches, device, batch => routing.CurrentDomains = batch.Domains); }
+            finally { routing.Recording = false; routing.CurrentDomains = null; }
+        }
         var context = optimizer.NeedsHessianVectorProduct
             ? new StepContext(vectors => GradientAccumulation.HessianVectorProduct(module, batches, device, parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
             : StepContext.None;

@@ -1,0 +1,127 @@
+using ModelDsl.Core.Model;
+using ModelDsl.Runtime.Kernels;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Layers;
+
+/// <summary>What one MoE forward routed: expert ids [N, k], which slots were kept (not dropped over capacity).</summary>
+public sealed record RoutingRecord(Tensor Experts, Tensor KeptSlots, long DroppedSlots);
+
+/// <summary>
+/// Mixture-of-experts feed-forward (<see cref="MoeFeedForward"/>): router, dropless or capacity-limited
+/// dispatch to SwiGLU experts (<see cref="MoeDispatch"/>), optional shared experts, and the auxiliary
+/// losses: load balance over the micro-batch or the global batch (arXiv 2501.11873) and router z-loss.
+/// </summary>
+public sealed class MixtureOfExpertsFeedForward : FeedForwardLayer
+{
+    private readonly MoeRouter router;
+    private readonly SwiGluExperts experts;
+    private readonly SwiGluFeedForward? shared;
+
+    public MixtureOfExpertsFeedForward(MoeFeedForward spec, int width, string label, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        : base(nameof(MixtureOfExpertsFeedForward))
+    {
+        Spec = spec;
+        Width = width;
+        Label = label;
+        router = new MoeRouter(width, spec.Experts, spec.TopK, spec.NormalizeTopK, dtype, device);
+        experts = new SwiGluExperts(spec.Experts, width, spec.EffectiveExpertHidden(width), dtype, device);
+        register_module("router", router);
+        register_module("experts", experts);
+        if (spec.Shared is { } s)
+        {
+            // Count shared SwiGLU experts summed are one SwiGLU with Count * Hidden units.
+            shared = new SwiGluFeedForward(width, s.Count * s.Hidden, bias: false, dtype, device);
+            register_module("shared", shared);
+        }
+        GlobalCounts = new ExpertLoadCounts(spec.Experts);
+    }
+
+    public MoeFeedForward Spec { get; }
+    public int Width { get; }
+    /// <summary>Prefix of this layer's auxiliary-loss names, e.g. "model.blocks[1].feedForward".</summary>
+    public string Label { get; }
+    public int ExpertCount => Spec.Experts;
+    public ExpertWeights ExpertWeights => experts.Weights;
+    public MoeRouter Router => router;
+
+    /// <summary>Expert counts of the current optimizer step (global-batch scope); reset by the trainer.</summary>
+    public ExpertLoadCounts GlobalCounts { get; }
+    /// <summary>Sums the per-micro-batch counts over data-parallel replicas (identity by default).</summary>
+    public IExpertLoadReducer LoadReducer { get; set; } = SingleProcessLoadReducer.Instance;
+    /// <summary>Called after every forward with the routing (for load and specialisation metrics).</summary>
+    public Action<RoutingRecord>? RoutingObserver { get; set; }
+
+    public override Tensor forward(Tensor x) => Forward(x, new AuxiliaryLosses());
+
+    public override Tensor Forward(Tensor x, AuxiliaryLosses losses)
+    {
+        var shape = x.shape;
+        var flat = x.reshape(-1, Width);
+        var tokens = flat.shape[0];
+        var routing = router.forward(flat);
+        long? capacity = Spec.CapacityFactor is { } factor ? MoeDispatch.Capacity(factor, tokens, Spec.TopK, Spec.Experts) : null;
+        var dispatched = MoeDispatch.Forward(flat, routing.Experts, routing.Weights.to(x.dtype), experts.Weights, capacity);
+        var output = dispatched.Output;
+        if (shared is not null) output = output + shared.forward(flat);
+
+        if (Spec.Balance.Coefficient > 0) losses.Add($"{Label}.balance", Spec.Balance.Coefficient * BalanceLoss(routing, tokens));
+        if (Spec.ZLoss > 0) losses.Add($"{Label}.zLoss", Spec.ZLoss * LoadBalanceLoss.RouterZLoss(routing.Logits));
+        RoutingObserver?.Invoke(new RoutingRecord(routing.Experts.detach(), dispatched.KeptSlots, dispatched.DroppedSlots));
+        return output.reshape(shape);
+    }
+
+    /// <summary>
+    /// Micro-batch scope: f from this micro-batch. Global-batch scope while training: f from the
+    /// running counts of this optimizer step (see <see cref="ExpertLoadCounts"/>); p is always local.
+    /// Outside training (eval, no_grad) nothing is accumulated and f is local.
+    /// </summary>
+    private Tensor BalanceLoss(Routing routing, long tokens)
+    {
+        Tensor counts;
+        using (no_grad()) counts = routing.Experts.reshape(-1).bincount(null, Spec.Experts).to(ScalarType.Float64);
+        var slots = (double)tokens * Spec.TopK;
+        var meanProbabilities = routing.Probabilities.mean([0]);
+        if (Spec.Balance.Scope == BalanceScope.GlobalBatch && training && is_grad_enabled())
+        {
+            var replicaSlots = slots;
+            var summed = LoadReducer.SumOverReplicas(counts);
+            if (!ReferenceEquals(summed, counts))
+                replicaSlots = summed.sum().item<double>();
+            var running = GlobalCounts.Add(summed, replicaSlots);
+            return LoadBalanceLoss.Compute(running, GlobalCounts.Slots, meanProbabilities);
+        }
+        return LoadBalanceLoss.Compute(counts, slots, meanProbabilities);
+    }
+
+    /// <summary>Routed-expert parameters a token does not use: (E - k) / E of the expert stacks.
+    /// Matmul FLOP counts per token leave them out.</summary>
+    public long InactiveExpertParameters =>
+        experts.parameters().Sum(p => p.numel()) * (Spec.Experts - Spec.TopK) / Spec.Experts;
+
+    public override IEnumerable<string> ResidualOutputWeights =>
+        shared is null ? ["experts.down"] : ["experts.down", "shared.down.weight"];
+
+    public override IReadOnlyDictionary<string, long[]> FusedRowBlocks
+    {
+        get
+        {
+            var blocks = experts.RowBlocks.ToDictionary(p => "experts." + p.Key, p => p.Value);
+            if (shared is not null)
+                foreach (var (name, rows) in shared.FusedRowBlocks) blocks["shared." + name] = rows;
+            return blocks;
+        }
+    }
+
+    public override string Kind =>
+        $"MoE feed-forward ({Spec.Experts} SwiGLU experts of {experts.Hidden}, top-{Spec.TopK}" +
+        (Spec.Shared is { } s ? $", {s.Count} shared of {s.Hidden}" : "") +
+        (Spec.CapacityFactor is { } c ? $", capacity {c}" : ", dropless") + $", {Spec.Balance.Scope} balance)";
+    public override string Shape => $"{Width} -> {Width}";
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) GlobalCounts.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,44 @@
+using ModelDsl.Runtime.Kernels;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Layers;
+
+/// <summary>
+/// E SwiGLU experts stored as two 2-D stacks: gateUp [E * 2H, D] (expert e's gate rows, then its
+/// up rows) and down [E * D, H]. Keeping them 2-D with row blocks lets matrix optimizers (Muon,
+/// Scion) orthogonalise each expert's gate, up and down on its own, as for separate layers.
+/// </summary>
+public sealed class SwiGluExperts : nn.Module
+{
+    private readonly Parameter gateUp;
+    private readonly Parameter down;
+
+    public SwiGluExperts(int experts, int width, int hidden, ScalarType dtype, Device? device) : base(nameof(SwiGluExperts))
+    {
+        if (experts < 1 || width < 1 || hidden < 1)
+            throw new ArgumentException($"expert sizes must be positive (experts {experts}, width {width}, hidden {hidden})");
+        Experts = experts;
+        Width = width;
+        Hidden = hidden;
+        // Values are set by the model's initialiser; this only allocates.
+        gateUp = new Parameter(empty([experts * 2L * hidden, width], dtype, device));
+        down = new Parameter(empty([experts * (long)width, hidden], dtype, device));
+        register_parameter("gateUp", gateUp);
+        register_parameter("down", down);
+    }
+
+    public int Experts { get; }
+    public int Width { get; }
+    public int Hidden { get; }
+
+    /// <summary>Views [E, 2H, D] and [E, D, H] of the stacks (no copy; gradients flow to the stacks).</summary>
+    public ExpertWeights Weights => new(gateUp.view(Experts, 2L * Hidden, Width), down.view(Experts, Width, Hidden));
+
+    public IReadOnlyDictionary<string, long[]> RowBlocks => new Dictionary<string, long[]>
+    {
+        ["gateUp"] = Enumerable.Repeat((long)Hidden, 2 * Experts).ToArray(),
+        ["down"] = Enumerable.Repeat((long)Width, Experts).ToArray(),
+    };
+}

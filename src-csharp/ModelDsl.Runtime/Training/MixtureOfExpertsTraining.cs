@@ -1,0 +1,19 @@
+using ModelDsl.Runtime.Layers;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Training;
+
+/// <summary>The training loop's view of a model's mixture-of-experts layers.</summary>
+public static class MixtureOfExpertsTraining
+{
+    /// <summary>Every MoE feed-forward inside the module once, in module order (modules() can list a
+    /// module held by a ModuleList twice).</summary>
+    public static IReadOnlyList<MixtureOfExpertsFeedForward> Layers(nn.Module module) =>
+        module.modules().OfType<MixtureOfExpertsFeedForward>().Distinct(ReferenceEqualityComparer.Instance).Cast<MixtureOfExpertsFeedForward>().ToList();
+
+    /// <summary>Clears the global-batch expert counts: called before the first micro-batch of each optimizer step.</summary>
+    public static void BeginOptimizerStep(IEnumerable<MixtureOfExpertsFeedForward> layers)
+    {
+        foreach (var layer in layers) layer.GlobalCounts.Reset();
+    }
+}
