@@ -3,6 +3,17 @@ using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Kernels;
 
+/// <summary>How <see cref="PathAttentionBlockwise"/> obtains gradients.</summary>
+public enum PathBackward
+{
+    /// <summary>Autograd through the forward's tensor operations: simple, but it keeps every
+    /// step's intermediates, so activation memory grows like T^2 (d + m) / m.</summary>
+    Autograd,
+    /// <summary>Keep only the inputs; the backward recomputes each query block's sweep and
+    /// differentiates it alone, so activation memory grows linearly in T (about one extra forward).</summary>
+    RecomputePerQueryBlock,
+}
+
 /// <summary>
 /// PaTH attention computed block by block (Yang et al. 2025, arXiv 2505.16381, §3), the training
 /// path. Same inputs and result as <see cref="PathAttentionNaive.Forward"/>.
@@ -17,24 +28,40 @@ namespace ModelDsl.Runtime.Kernels;
 ///   k~ = k - (T strictLower(diag(beta) W K^T))^T W. Across blocks s_ij = q~_i^T P_(I-1) ... P_(J+1) k~_j
 ///   with P the whole-block products, so query blocks walk the key blocks from right to left,
 ///   scoring against k~ and then absorbing that block: q &lt;- q - (q W^T) U.
-/// All query blocks walk together (step delta pairs query block I with key block I - delta), with an
-/// online softmax (running maximum, normaliser and weighted sum), so no T x T score matrix and no
-/// per-pair d x d product is formed: extra memory O(T (d + m)) per step. Gradients come from
-/// autograd through these tensor operations.
+/// In the forward all query blocks walk together (step delta pairs query block I with key block
+/// I - delta), with an online softmax (running maximum, normaliser and weighted sum), so no T x T
+/// score matrix and no per-pair d x d product is formed: extra memory O(T (d + m)).
 /// </summary>
 public static class PathAttentionBlockwise
 {
     public const int DefaultBlockSize = 64;
 
     public static Tensor Forward(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale,
-        int blockSize = DefaultBlockSize)
+        int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.RecomputePerQueryBlock)
     {
         PathShapes.Check(q, k, v, w, beta, logForget);
         if (blockSize < 1)
             throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "the PaTH block size must be at least 1");
-        var (batch, heads, length, headDim) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]);
+        var needsGradient = torch.is_grad_enabled() &&
+            new[] { q, k, v, w, beta, logForget }.Any(t => t is not null && t.requires_grad);
+        if (backward == PathBackward.RecomputePerQueryBlock && needsGradient)
+            return RecomputingFunction.apply(q, k, v, w, beta, logForget, scale, blockSize);
         using var scope = NewDisposeScope();
+        return Sweep(Prepare(q, k, v, w, beta, logForget, scale, blockSize)).MoveToOuterDisposeScope();
+    }
 
+    /// <summary>Per-block quantities every query block needs, [B, H, blocks, m, ...], grouped-query
+    /// heads already repeated and the sequence padded to whole blocks.</summary>
+    private sealed record Prepared(Tensor Queries, Tensor Keys, Tensor Directions, Tensor Absorb, Tensor Values,
+        Tensor LocalScores, Tensor? GateSums, double Scale, long Length)
+    {
+        public IEnumerable<Tensor> Tensors => new[] { Queries, Keys, Directions, Absorb, Values, LocalScores }
+            .Concat(GateSums is null ? [] : [GateSums]);
+    }
+
+    private static Prepared Prepare(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale, int blockSize)
+    {
+        var (batch, heads, length, headDim) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]);
         // Grouped-query attention: w and beta belong to the key/value head, so they repeat with it.
         var groups = heads / k.shape[1];
         if (groups > 1)
@@ -75,32 +102,37 @@ public static class PathAttentionBlockwise
         var carriedQueries = Q - queryDirections.matmul(U);
         var carriedKeys = K - transitionKeys.transpose(-1, -2).matmul(W);
 
-        // The diagonal blocks start the online softmax.
         var local = Q.matmul(K.transpose(-1, -2)).tril() - queryDirections.matmul(transitionKeys);
         local = local.masked_fill(torch.ones(m, m, dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
         if (G is not null)
             local = local + G.unsqueeze(-1) - G.unsqueeze(-2);
-        local = local * scale;
-        var runningMax = local.amax([-1]).detach();
-        var weights = (local - runningMax.unsqueeze(-1)).exp();
-        var normaliser = weights.sum(-1);
-        var weighted = weights.matmul(V);
+        return new Prepared(carriedQueries, carriedKeys, W, U, V, local * scale, G, scale, length);
+    }
 
-        var queries = carriedQueries.narrow(2, 1, blocks - 1);
+    /// <summary>All query blocks walk the key blocks together; returns [B, H, T, D].</summary>
+    private static Tensor Sweep(Prepared p)
+    {
+        var (batch, heads, blocks, m, headDim) = (p.Values.shape[0], p.Values.shape[1], p.Values.shape[2], p.Values.shape[3], p.Values.shape[4]);
+        var runningMax = p.LocalScores.amax([-1]).detach();
+        var weights = (p.LocalScores - runningMax.unsqueeze(-1)).exp();
+        var normaliser = weights.sum(-1);
+        var weighted = weights.matmul(p.Values);
+
+        var queries = p.Queries.narrow(2, 1, blocks - 1);
         for (long delta = 1; delta < blocks; delta++)
         {
             var active = blocks - delta;  // query blocks delta .. blocks-1 with key blocks 0 .. active-1
-            var scores = queries.matmul(carriedKeys.narrow(2, 0, active).transpose(-1, -2));
-            if (G is not null)
+            var scores = queries.matmul(p.Keys.narrow(2, 0, active).transpose(-1, -2));
+            if (p.GateSums is { } G)
                 scores = scores + G.narrow(2, delta, active).unsqueeze(-1) - G.narrow(2, 0, active).unsqueeze(-2);
-            scores = scores * scale;
+            scores = scores * p.Scale;
 
             var oldMax = runningMax.narrow(2, delta, active);
             var newMax = torch.maximum(oldMax, scores.amax([-1])).detach();
             var decay = (oldMax - newMax).exp();
             var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
             var newNormaliser = normaliser.narrow(2, delta, active) * decay + stepWeights.sum(-1);
-            var newWeighted = weighted.narrow(2, delta, active) * decay.unsqueeze(-1) + stepWeights.matmul(V.narrow(2, 0, active));
+            var newWeighted = weighted.narrow(2, delta, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(2, 0, active));
             runningMax = torch.cat([runningMax.narrow(2, 0, delta), newMax], 2);
             normaliser = torch.cat([normaliser.narrow(2, 0, delta), newNormaliser], 2);
             weighted = torch.cat([weighted.narrow(2, 0, delta), newWeighted], 2);
@@ -109,11 +141,92 @@ public static class PathAttentionBlockwise
             {
                 // Query block I absorbs key block I - delta before meeting block I - delta - 1.
                 var next = queries.narrow(2, 1, active - 1);
-                var absorbed = next.matmul(W.narrow(2, 1, active - 1).transpose(-1, -2)).matmul(U.narrow(2, 1, active - 1));
-                queries = next - absorbed;
+                queries = next - next.matmul(p.Directions.narrow(2, 1, active - 1).transpose(-1, -2)).matmul(p.Absorb.narrow(2, 1, active - 1));
             }
         }
-        var output = (weighted / normaliser.unsqueeze(-1)).reshape(batch, heads, padded, headDim).narrow(2, 0, length);
-        return output.MoveToOuterDisposeScope();
+        return (weighted / normaliser.unsqueeze(-1)).reshape(batch, heads, blocks * m, headDim).narrow(2, 0, p.Length);
+    }
+
+    /// <summary>The output of query block I alone, [B, H, m, D]: the same walk for one block.</summary>
+    private static Tensor QueryBlock(Prepared p, long I)
+    {
+        var local = p.LocalScores.select(2, I);
+        var runningMax = local.amax([-1]).detach();
+        var weights = (local - runningMax.unsqueeze(-1)).exp();
+        var normaliser = weights.sum(-1);
+        var weighted = weights.matmul(p.Values.select(2, I));
+        var query = p.Queries.select(2, I);
+        for (var J = I - 1; J >= 0; J--)
+        {
+            var scores = query.matmul(p.Keys.select(2, J).transpose(-1, -2));
+            if (p.GateSums is { } G)
+                scores = scores + G.select(2, I).unsqueeze(-1) - G.select(2, J).unsqueeze(-2);
+            scores = scores * p.Scale;
+            var newMax = torch.maximum(runningMax, scores.amax([-1])).detach();
+            var decay = (runningMax - newMax).exp();
+            var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
+            normaliser = normaliser * decay + stepWeights.sum(-1);
+            weighted = weighted * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.select(2, J));
+            runningMax = newMax;
+            if (J > 0)
+                query = query - query.matmul(p.Directions.select(2, J).transpose(-1, -2)).matmul(p.Absorb.select(2, J));
+        }
+        return weighted / normaliser.unsqueeze(-1);
+    }
+
+    /// <summary>
+    /// Forward without a graph; backward in three stages: (1) rebuild the per-block quantities
+    /// from the saved inputs with a graph (O(T (d + m)) memory); (2) for each query block, recompute
+    /// its walk from detached copies of those quantities and backpropagate its output gradient
+    /// into them, one block's graph at a time (O(T (d + m)) memory); (3) backpropagate the
+    /// accumulated gradients of the quantities into the inputs.
+    /// </summary>
+    private sealed class RecomputingFunction : autograd.SingleTensorFunction<RecomputingFunction>
+    {
+        public override string Name => "PathAttentionBlockwise";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var inputs = vars.Take(6).Select(o => o as Tensor).ToArray();
+            var (scale, blockSize) = ((double)vars[6], (int)vars[7]);
+            ctx.save_for_backward(inputs.Where(t => t is not null).Select(t => t!).ToList());
+            ctx.save_data("scale", scale);
+            ctx.save_data("blockSize", blockSize);
+            ctx.save_data("gate", inputs[5] is not null);
+            using var scope = NewDisposeScope();
+            return Sweep(Prepare(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, inputs[4]!, inputs[5], scale, blockSize)).MoveToOuterDisposeScope();
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var saved = ctx.get_saved_variables();
+            var (scale, blockSize, gate) = ((double)ctx.get_data("scale"), (int)ctx.get_data("blockSize"), (bool)ctx.get_data("gate"));
+            using var scope = NewDisposeScope();
+            using var enable = torch.enable_grad();
+            var leaves = saved.Select(t => t.detach().requires_grad_(true)).ToList();
+            var prepared = Prepare(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], gate ? leaves[5] : null, scale, blockSize);
+            var detached = prepared with
+            {
+                Queries = Leaf(prepared.Queries), Keys = Leaf(prepared.Keys), Directions = Leaf(prepared.Directions),
+                Absorb = Leaf(prepared.Absorb), Values = Leaf(prepared.Values), LocalScores = Leaf(prepared.LocalScores),
+                GateSums = prepared.GateSums is null ? null : Leaf(prepared.GateSums),
+            };
+            var (blocks, m) = (prepared.Values.shape[2], prepared.Values.shape[3]);
+            var length = prepared.Length;
+            for (long I = 0; I < blocks; I++)
+            {
+                using var blockScope = NewDisposeScope();
+                var rows = Math.Min(m, length - I * m);
+                var output = QueryBlock(detached, I).narrow(2, 0, rows);
+                output.backward([gradOutput.narrow(2, I * m, rows)]);
+            }
+            // Chain the accumulated gradients of the per-block quantities back to the inputs.
+            var pairs = prepared.Tensors.Zip(detached.Tensors).Where(pair => pair.Second.grad is not null).ToList();
+            torch.autograd.backward(pairs.Select(pair => pair.First).ToList(), pairs.Select(pair => pair.Second.grad!).ToList());
+            var gradients = leaves.Select(l => l.grad is { } g ? g.detach().clone().MoveToOuterDisposeScope() : l.zeros_like().MoveToOuterDisposeScope()).ToList();
+            return [gradients[0], gradients[1], gradients[2], gradients[3], gradients[4], gate ? gradients[5] : null!, null!, null!];
+        }
+
+        private static Tensor Leaf(Tensor t) => t.detach().requires_grad_(true);
     }
 }

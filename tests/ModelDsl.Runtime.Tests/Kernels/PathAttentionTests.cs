@@ -89,21 +89,25 @@ public class PathAttentionTests
         Assert.True(GradientCheck.MaxAbsDifference(path, plain) > 0.05);
     }
 
-    public static TheoryData<int, int, int, int, bool, bool> BlockwiseCases => new()
+    public static TheoryData<int, int, int, int, bool, bool, PathBackward> BlockwiseCases => new()
     {
-        // length, block size, heads, kvHeads, forget gate, float64
-        { 37, 8, 4, 2, true, true },     // partial last block, grouped-query, gate
-        { 64, 16, 2, 2, false, true },   // whole blocks
-        { 5, 8, 2, 1, true, true },      // shorter than one block
-        { 13, 1, 2, 2, false, true },    // one token per block: every transition is a whole block
-        { 50, 7, 3, 1, false, true },
-        { 150, 32, 2, 1, true, false },  // float32
-        { 300, 64, 2, 2, false, false },
+        // length, block size, heads, kvHeads, forget gate, float64, backward
+        { 37, 8, 4, 2, true, true, PathBackward.Autograd },     // partial last block, grouped-query, gate
+        { 37, 8, 4, 2, true, true, PathBackward.RecomputePerQueryBlock },
+        { 64, 16, 2, 2, false, true, PathBackward.Autograd },   // whole blocks
+        { 64, 16, 2, 2, false, true, PathBackward.RecomputePerQueryBlock },
+        { 5, 8, 2, 1, true, true, PathBackward.RecomputePerQueryBlock },      // shorter than one block
+        { 13, 1, 2, 2, false, true, PathBackward.Autograd },    // one token per block: every transition is a whole block
+        { 13, 1, 2, 2, true, true, PathBackward.RecomputePerQueryBlock },
+        { 50, 7, 3, 1, false, true, PathBackward.RecomputePerQueryBlock },
+        { 150, 32, 2, 1, true, false, PathBackward.Autograd },  // float32
+        { 150, 32, 2, 1, true, false, PathBackward.RecomputePerQueryBlock },
+        { 300, 64, 2, 2, false, false, PathBackward.RecomputePerQueryBlock },
     };
 
     [Theory]
     [MemberData(nameof(BlockwiseCases))]
-    public void BlockwiseMatchesNaiveInOutputsAndAllGradients(int length, int blockSize, int heads, int kvHeads, bool gate, bool float64)
+    public void BlockwiseMatchesNaiveInOutputsAndAllGradients(int length, int blockSize, int heads, int kvHeads, bool gate, bool float64, PathBackward backward)
     {
         using var scope = NewDisposeScope();
         const int headDim = 8;
@@ -116,7 +120,7 @@ public class PathAttentionTests
         using var generator = new torch.Generator(5, torch.CPU);
         var outputWeights = torch.randn([2, heads, length, headDim], dtype: ScalarType.Float64, generator: generator);
 
-        var fastOutput = PathAttentionBlockwise.Forward(fast.Q, fast.K, fast.V, fast.W, fast.Beta, fast.Gate, scale, blockSize);
+        var fastOutput = PathAttentionBlockwise.Forward(fast.Q, fast.K, fast.V, fast.W, fast.Beta, fast.Gate, scale, blockSize, backward);
         var referenceOutput = PathAttentionNaive.Forward(reference.Q, reference.K, reference.V, reference.W, reference.Beta, reference.Gate, scale);
         AssertClose("output", referenceOutput, fastOutput, tolerance);
 
@@ -129,12 +133,14 @@ public class PathAttentionTests
         }
     }
 
-    [Fact]
-    public void BlockwiseGradientsMatchFiniteDifferences()
+    [Theory]
+    [InlineData(PathBackward.Autograd)]
+    [InlineData(PathBackward.RecomputePerQueryBlock)]
+    public void BlockwiseGradientsMatchFiniteDifferences(PathBackward backward)
     {
         using var scope = NewDisposeScope();
         var x = Random(1, 2, 1, 7, 3, gate: true, ScalarType.Float64, seed: 9);
-        var loss = GradientCheck.WeightedSum(() => PathAttentionBlockwise.Forward(x.Q, x.K, x.V, x.W, x.Beta, x.Gate, 0.7, blockSize: 3), [1, 2, 7, 3]);
+        var loss = GradientCheck.WeightedSum(() => PathAttentionBlockwise.Forward(x.Q, x.K, x.V, x.W, x.Beta, x.Gate, 0.7, blockSize: 3, backward), [1, 2, 7, 3]);
         GradientCheck.Check(loss, x.Named, coordinates: 4);
     }
 
