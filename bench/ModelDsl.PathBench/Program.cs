@@ -12,14 +12,45 @@ using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-const int Heads = 4, HeadDim = 64;
-string[] kernels = ["sdpa", "blockwise", "naive"];
+string[] kernels = ["sdpa", "blockwise", "blockwise-autograd", "naive"];
 
+if (args.Length >= 1 && args[0] == "--profile")
+{
+    torch.set_num_threads(2);
+    var a = torch.randn([32, 2, 1, 32, 32]).tril(-1) * 0.1 + torch.eye(32);
+    a.requires_grad_(true);
+    var eye = torch.eye(32);
+    void Time(string name, Action act)
+    {
+        act();
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 5; i++) act();
+        Console.WriteLine($"{name}: {sw.Elapsed.TotalMilliseconds / 5:F2} ms");
+    }
+    Shape.Batch = 32; Shape.Heads = 2; Shape.HeadDim = 16;
+    foreach (var mode in new[] { PathBackward.Autograd, PathBackward.RecomputePerQueryBlock })
+    {
+        Time($"{mode} fwd+bwd", () => { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode).sum().backward(); });
+        Time($"{mode} fwd only", () => { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode); });
+    }
+    Time("solve expand fwd", () => { using var s = NewDisposeScope(); torch.linalg.solve_triangular(a, eye.expand(a.shape), upper: false, left: true, unitriangular: true); });
+    Time("solve contiguous fwd", () => { using var s = NewDisposeScope(); torch.linalg.solve_triangular(a, eye.expand(a.shape).contiguous(), upper: false, left: true, unitriangular: true); });
+    Time("solve fwd+bwd", () => { using var s = NewDisposeScope(); torch.linalg.solve_triangular(a, eye.expand(a.shape).contiguous(), upper: false, left: true, unitriangular: true).sum().backward(); });
+    Time("inverse fwd+bwd", () => { using var s = NewDisposeScope(); torch.linalg.inv(a).sum().backward(); });
+    Time("matmul fwd+bwd", () => { using var s = NewDisposeScope(); a.matmul(a).sum().backward(); });
+    return;
+}
 if (args.Length >= 1 && args[0] == "--child")
 {
+    Shape.Batch = int.Parse(args[5]);
+    Shape.Heads = int.Parse(args[6]);
+    Shape.HeadDim = int.Parse(args[7]);
     RunChild(args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
     return;
 }
+Shape.Batch = Arg("--batch", 1);
+Shape.Heads = Arg("--heads", 4);
+Shape.HeadDim = Arg("--head-dim", 64);
 
 var threads = Arg("--threads", 2);
 var blockSize = Arg("--block", PathAttentionBlockwise.DefaultBlockSize);
@@ -27,14 +58,15 @@ var lengths = ArgString("--lengths", "256,512,1024,2048").Split(',').Select(int.
 // The naive reference keeps every intermediate key set for autograd: about 6 T^2 H d floats.
 var naiveLimitBytes = (long)Arg("--naive-limit-mib", 6000) << 20;
 
-Console.WriteLine($"PaTH attention forward+backward, batch 1, {Heads} heads, head dim {HeadDim}, fp32, {threads} threads, block {blockSize}");
+Console.WriteLine($"PaTH attention forward+backward, batch {Shape.Batch}, {Shape.Heads} heads, head dim {Shape.HeadDim}, fp32, {threads} threads, block {blockSize}");
+Console.WriteLine("blockwise = custom backward recomputing per query block (the default); blockwise-autograd = autograd through the forward");
 Console.WriteLine("peak = VmHWM after one forward+backward minus VmRSS before it, in a fresh child process per cell");
 Console.WriteLine();
 var results = new Dictionary<(string, int), (double Ms, double PeakMiB)?>();
 foreach (var length in lengths)
     foreach (var kernel in kernels)
     {
-        if (kernel == "naive" && 6.0 * length * length * Heads * HeadDim * 4 > naiveLimitBytes)
+        if (kernel == "naive" && 6.0 * Shape.Batch * length * length * Shape.Heads * Shape.HeadDim * 4 > naiveLimitBytes)
         {
             results[(kernel, length)] = null;
             continue;
@@ -42,15 +74,16 @@ foreach (var length in lengths)
         results[(kernel, length)] = Child(kernel, length, threads, blockSize);
     }
 
-Console.WriteLine($"{"T",6} | {"SDPA ms",8} {"MiB",7} | {"blockwise ms",12} {"MiB",7} | {"naive ms",9} {"MiB",7} | {"blockwise/SDPA time",19} {"naive/SDPA time",15}");
+Console.WriteLine($"{"T",6} | {"SDPA ms",8} {"MiB",7} | {"blockwise ms",12} {"MiB",7} | {"autograd ms",11} {"MiB",7} | {"naive ms",9} {"MiB",7} | {"time / SDPA: blockwise",22} {"autograd",8} {"naive",6}");
 foreach (var length in lengths)
 {
     var sdpa = results[("sdpa", length)]!.Value;
     var block = results[("blockwise", length)]!.Value;
+    var plain = results[("blockwise-autograd", length)]!.Value;
     var naive = results[("naive", length)];
     var naiveCells = naive is { } n ? $"{n.Ms,9:F1} {n.PeakMiB,7:F1}" : $"{"skipped",9} {"",7}";
-    var naiveRatio = naive is { } m ? $"{m.Ms / sdpa.Ms,15:F1}" : $"{"-",15}";
-    Console.WriteLine($"{length,6} | {sdpa.Ms,8:F1} {sdpa.PeakMiB,7:F1} | {block.Ms,12:F1} {block.PeakMiB,7:F1} | {naiveCells} | {block.Ms / sdpa.Ms,19:F2} {naiveRatio}");
+    var naiveRatio = naive is { } m ? $"{m.Ms / sdpa.Ms,6:F1}" : $"{"-",6}";
+    Console.WriteLine($"{length,6} | {sdpa.Ms,8:F1} {sdpa.PeakMiB,7:F1} | {block.Ms,12:F1} {block.PeakMiB,7:F1} | {plain.Ms,11:F1} {plain.PeakMiB,7:F1} | {naiveCells} | {block.Ms / sdpa.Ms,22:F2} {plain.Ms / sdpa.Ms,8:F2} {naiveRatio}");
 }
 Console.WriteLine();
 Console.WriteLine("peak MiB per 1k tokens (flat = linear in T):");
@@ -63,7 +96,8 @@ foreach (var kernel in kernels)
     var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
     // Under `dotnet Program.dll` the process path is the dotnet host; pass the assembly along.
     if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(System.Reflection.Assembly.GetEntryAssembly()!.Location);
-    foreach (var a in new[] { "--child", kernel, length.ToString(), threads.ToString(), blockSize.ToString() }) start.ArgumentList.Add(a);
+    foreach (var a in new[] { "--child", kernel, length.ToString(), threads.ToString(), blockSize.ToString(),
+                 Shape.Batch.ToString(), Shape.Heads.ToString(), Shape.HeadDim.ToString() }) start.ArgumentList.Add(a);
     using var process = Process.Start(start)!;
     var output = process.StandardOutput.ReadToEnd();
     var error = process.StandardError.ReadToEnd();
@@ -89,7 +123,7 @@ static void RunChild(string kernel, int length, int threads, int blockSize)
         run(inputs);
         after = ProcStatusKiB("VmHWM");
     }
-    var repeats = kernel == "naive" ? 1 : length <= 512 ? 7 : 5;
+    var repeats = kernel == "naive" ? 1 : length <= 512 ? 7 : 3;
     var times = new List<double>();
     for (var r = 0; r < repeats; r++)
     {
@@ -105,12 +139,13 @@ static void RunChild(string kernel, int length, int threads, int blockSize)
 
 static Action<Tensor[]> Kernel(string kernel, int blockSize)
 {
-    var scale = 1 / Math.Sqrt(HeadDim);
-    RotaryEmbedding? rotary = kernel == "sdpa" ? new RotaryEmbedding(HeadDim, 4096, 10000) : null;
+    var scale = 1 / Math.Sqrt(Shape.HeadDim);
+    RotaryEmbedding? rotary = kernel == "sdpa" ? new RotaryEmbedding(Shape.HeadDim, 4096, 10000) : null;
     return kernel switch
     {
         "sdpa" => x => Backward(CausalAttention.Sdpa(rotary!.forward(x[0], 0), rotary.forward(x[1], 0), x[2]), x),
         "blockwise" => x => Backward(PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, scale, blockSize), x),
+        "blockwise-autograd" => x => Backward(PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, scale, blockSize, PathBackward.Autograd), x),
         "naive" => x => Backward(PathAttentionNaive.Forward(x[0], x[1], x[2], x[3], x[4], null, scale), x),
         _ => throw new ArgumentException($"unknown kernel '{kernel}' (sdpa, blockwise, naive)"),
     };
@@ -125,9 +160,10 @@ static void Backward(Tensor output, Tensor[] inputs)
 static Tensor[] Inputs(int length)
 {
     Tensor Leaf(Tensor t) => t.detach().requires_grad_(true);
-    var w = torch.randn(1, Heads, length, HeadDim);
-    return [Leaf(torch.randn(1, Heads, length, HeadDim)), Leaf(torch.randn(1, Heads, length, HeadDim)),
-        Leaf(torch.randn(1, Heads, length, HeadDim)), Leaf(w / w.norm(-1, keepdim: true)), Leaf(1.5 + 0.5 * torch.rand(1, Heads, length))];
+    long[] shape = [Shape.Batch, Shape.Heads, length, Shape.HeadDim];
+    var w = torch.randn(shape);
+    return [Leaf(torch.randn(shape)), Leaf(torch.randn(shape)), Leaf(torch.randn(shape)), Leaf(w / w.norm(-1, keepdim: true)),
+        Leaf(1.5 + 0.5 * torch.rand(Shape.Batch, Shape.Heads, length))];
 }
 
 static long ProcStatusKiB(string field)
@@ -148,4 +184,10 @@ string ArgString(string name, string fallback)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+/// <summary>The benchmarked shape (set from the arguments; the child receives it from the parent).</summary>
+static class Shape
+{
+    public static int Batch = 1, Heads = 4, HeadDim = 64;
 }

@@ -94,7 +94,7 @@ public static class PathAttentionBlockwise
         var betaW = B * W;
         var identity = torch.eye(m, dtype: q.dtype, device: q.device);
         var unitLower = identity + betaW.matmul(W.transpose(-1, -2)).tril(-1);
-        var T = torch.linalg.solve_triangular(unitLower, identity.expand(unitLower.shape), upper: false, left: true, unitriangular: true);
+        var T = torch.linalg.solve_triangular(unitLower, identity.expand(unitLower.shape).contiguous(), upper: false, left: true, unitriangular: true);
         var U = T.matmul(betaW);
 
         var queryDirections = Q.matmul(W.transpose(-1, -2)).tril();
@@ -121,6 +121,9 @@ public static class PathAttentionBlockwise
         var queries = p.Queries.narrow(2, 1, blocks - 1);
         for (long delta = 1; delta < blocks; delta++)
         {
+            // A scope per step, keeping only the carried state, so that without autograd the walk
+            // holds O(T (d + m)) memory rather than every step's intermediates.
+            var step = NewDisposeScope();
             var active = blocks - delta;  // query blocks delta .. blocks-1 with key blocks 0 .. active-1
             var scores = queries.matmul(p.Keys.narrow(2, 0, active).transpose(-1, -2));
             if (p.GateSums is { } G)
@@ -133,16 +136,22 @@ public static class PathAttentionBlockwise
             var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
             var newNormaliser = normaliser.narrow(2, delta, active) * decay + stepWeights.sum(-1);
             var newWeighted = weighted.narrow(2, delta, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(2, 0, active));
-            runningMax = torch.cat([runningMax.narrow(2, 0, delta), newMax], 2);
-            normaliser = torch.cat([normaliser.narrow(2, 0, delta), newNormaliser], 2);
-            weighted = torch.cat([weighted.narrow(2, 0, delta), newWeighted], 2);
-
-            if (active > 1)
-            {
+            Tensor[] carried =
+            [
+                torch.cat([runningMax.narrow(2, 0, delta), newMax], 2),
+                torch.cat([normaliser.narrow(2, 0, delta), newNormaliser], 2),
+                torch.cat([weighted.narrow(2, 0, delta), newWeighted], 2),
                 // Query block I absorbs key block I - delta before meeting block I - delta - 1.
-                var next = queries.narrow(2, 1, active - 1);
-                queries = next - next.matmul(p.Directions.narrow(2, 1, active - 1).transpose(-1, -2)).matmul(p.Absorb.narrow(2, 1, active - 1));
-            }
+                active > 1
+                    ? queries.narrow(2, 1, active - 1) - queries.narrow(2, 1, active - 1)
+                        .matmul(p.Directions.narrow(2, 1, active - 1).transpose(-1, -2)).matmul(p.Absorb.narrow(2, 1, active - 1))
+                    : queries.narrow(2, 0, 0),
+            ];
+            step.MoveToOuter(carried);
+            step.Dispose();
+            // The previous state is no longer needed here (autograd, if on, holds its own references).
+            if (delta > 1) { runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose(); }
+            (runningMax, normaliser, weighted, queries) = (carried[0], carried[1], carried[2], carried[3]);
         }
         return (weighted / normaliser.unsqueeze(-1)).reshape(batch, heads, blocks * m, headDim).narrow(2, 0, p.Length);
     }
