@@ -28,7 +28,10 @@ if (args.Length >= 1 && args[0] == "--profile")
         Console.WriteLine($"{name}: {sw.Elapsed.TotalMilliseconds / 5:F2} ms");
     }
     Shape.Batch = 32; Shape.Heads = 2; Shape.HeadDim = 16;
-    foreach (var mode in new[] { PathBackward.Autograd, PathBackward.RecomputePerQueryBlock })
+    foreach (var mode in new[] { PathBackward.Recompute, PathBackward.Autograd })
+        for (var round = 0; round < 4; round++)
+            Time($"{mode} round {round}: 40 x fwd+bwd", () => { for (var i = 0; i < 40; i++) { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode).sum().backward(); } });
+    foreach (var mode in new[] { PathBackward.Autograd, PathBackward.Recompute })
     {
         Time($"{mode} fwd+bwd", () => { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode).sum().backward(); });
         Time($"{mode} fwd only", () => { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode); });
@@ -59,7 +62,7 @@ var lengths = ArgString("--lengths", "256,512,1024,2048").Split(',').Select(int.
 var naiveLimitBytes = (long)Arg("--naive-limit-mib", 6000) << 20;
 
 Console.WriteLine($"PaTH attention forward+backward, batch {Shape.Batch}, {Shape.Heads} heads, head dim {Shape.HeadDim}, fp32, {threads} threads, block {blockSize}");
-Console.WriteLine("blockwise = custom backward recomputing per query block (the default); blockwise-autograd = autograd through the forward");
+Console.WriteLine("blockwise = custom backward recomputing groups of 4 query blocks (the default); blockwise-autograd = autograd through the forward");
 Console.WriteLine("peak = VmHWM after one forward+backward minus VmRSS before it, in a fresh child process per cell");
 Console.WriteLine();
 var results = new Dictionary<(string, int), (double Ms, double PeakMiB)?>();

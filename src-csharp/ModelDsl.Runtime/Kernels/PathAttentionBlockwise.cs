@@ -9,9 +9,9 @@ public enum PathBackward
     /// <summary>Autograd through the forward's tensor operations: simple, but it keeps every
     /// step's intermediates, so activation memory grows like T^2 (d + m) / m.</summary>
     Autograd,
-    /// <summary>Keep only the inputs; the backward recomputes each query block's sweep and
-    /// differentiates it alone, so activation memory grows linearly in T (about one extra forward).</summary>
-    RecomputePerQueryBlock,
+    /// <summary>Keep only the inputs; the backward recomputes the walk of a few query blocks at a
+    /// time and differentiates it alone, so activation memory grows linearly in T (about one extra forward).</summary>
+    Recompute,
 }
 
 /// <summary>
@@ -37,14 +37,14 @@ public static class PathAttentionBlockwise
     public const int DefaultBlockSize = 64;
 
     public static Tensor Forward(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale,
-        int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.RecomputePerQueryBlock)
+        int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.Recompute)
     {
         PathShapes.Check(q, k, v, w, beta, logForget);
         if (blockSize < 1)
             throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "the PaTH block size must be at least 1");
         var needsGradient = torch.is_grad_enabled() &&
             new[] { q, k, v, w, beta, logForget }.Any(t => t is not null && t.requires_grad);
-        if (backward == PathBackward.RecomputePerQueryBlock && needsGradient)
+        if (backward == PathBackward.Recompute && needsGradient)
             return RecomputingFunction.apply(q, k, v, w, beta, logForget, scale, blockSize);
         using var scope = NewDisposeScope();
         return Sweep(Prepare(q, k, v, w, beta, logForget, scale, blockSize)).MoveToOuterDisposeScope();
@@ -113,85 +113,80 @@ public static class PathAttentionBlockwise
     private static Tensor Sweep(Prepared p)
     {
         var (batch, heads, blocks, m, headDim) = (p.Values.shape[0], p.Values.shape[1], p.Values.shape[2], p.Values.shape[3], p.Values.shape[4]);
-        var runningMax = p.LocalScores.amax([-1]).detach();
-        var weights = (p.LocalScores - runningMax.unsqueeze(-1)).exp();
-        var normaliser = weights.sum(-1);
-        var weighted = weights.matmul(p.Values);
-
-        var queries = p.Queries.narrow(2, 1, blocks - 1);
-        for (long delta = 1; delta < blocks; delta++)
-        {
-            // A scope per step, keeping only the carried state, so that without autograd the walk
-            // holds O(T (d + m)) memory rather than every step's intermediates.
-            var step = NewDisposeScope();
-            var active = blocks - delta;  // query blocks delta .. blocks-1 with key blocks 0 .. active-1
-            var scores = queries.matmul(p.Keys.narrow(2, 0, active).transpose(-1, -2));
-            if (p.GateSums is { } G)
-                scores = scores + G.narrow(2, delta, active).unsqueeze(-1) - G.narrow(2, 0, active).unsqueeze(-2);
-            scores = scores * p.Scale;
-
-            var oldMax = runningMax.narrow(2, delta, active);
-            var newMax = torch.maximum(oldMax, scores.amax([-1])).detach();
-            var decay = (oldMax - newMax).exp();
-            var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
-            var newNormaliser = normaliser.narrow(2, delta, active) * decay + stepWeights.sum(-1);
-            var newWeighted = weighted.narrow(2, delta, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(2, 0, active));
-            Tensor[] carried =
-            [
-                torch.cat([runningMax.narrow(2, 0, delta), newMax], 2),
-                torch.cat([normaliser.narrow(2, 0, delta), newNormaliser], 2),
-                torch.cat([weighted.narrow(2, 0, delta), newWeighted], 2),
-                // Query block I absorbs key block I - delta before meeting block I - delta - 1.
-                active > 1
-                    ? queries.narrow(2, 1, active - 1) - queries.narrow(2, 1, active - 1)
-                        .matmul(p.Directions.narrow(2, 1, active - 1).transpose(-1, -2)).matmul(p.Absorb.narrow(2, 1, active - 1))
-                    : queries.narrow(2, 0, 0),
-            ];
-            step.MoveToOuter(carried);
-            step.Dispose();
-            // The previous state is no longer needed here (autograd, if on, holds its own references).
-            if (delta > 1) { runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose(); }
-            (runningMax, normaliser, weighted, queries) = (carried[0], carried[1], carried[2], carried[3]);
-        }
-        return (weighted / normaliser.unsqueeze(-1)).reshape(batch, heads, blocks * m, headDim).narrow(2, 0, p.Length);
+        return Walk(p, 0, blocks, freeSteps: true).reshape(batch, heads, blocks * m, headDim).narrow(2, 0, p.Length);
     }
 
-    /// <summary>The output of query block I alone, [B, H, m, D]: the same walk for one block.</summary>
-    private static Tensor QueryBlock(Prepared p, long I)
+    /// <summary>
+    /// The outputs [B, H, count, m, D] of query blocks first .. first+count-1. Step delta pairs each
+    /// query block I &gt;= delta of the range with key block I - delta; the blocks that have reached key
+    /// block 0 drop out of the front. freeSteps releases each step's intermediates (only valid when
+    /// no graph is being recorded that needs them, or when autograd holds its own references).
+    /// </summary>
+    private static Tensor Walk(Prepared p, long first, long count, bool freeSteps)
     {
-        var local = p.LocalScores.select(2, I);
+        var local = p.LocalScores.narrow(2, first, count);
         var runningMax = local.amax([-1]).detach();
         var weights = (local - runningMax.unsqueeze(-1)).exp();
         var normaliser = weights.sum(-1);
-        var weighted = weights.matmul(p.Values.select(2, I));
-        var query = p.Queries.select(2, I);
-        for (var J = I - 1; J >= 0; J--)
+        var weighted = weights.matmul(p.Values.narrow(2, first, count));
+
+        var last = first + count - 1;
+        var dropped = first == 0 ? 1L : 0L;  // query blocks of the range already finished (block 0 has no earlier keys)
+        var queries = p.Queries.narrow(2, first + dropped, count - dropped);
+        for (long delta = 1; delta <= last; delta++)
         {
-            var scores = query.matmul(p.Keys.select(2, J).transpose(-1, -2));
+            var step = freeSteps ? NewDisposeScope() : null;
+            var active = count - dropped;              // query blocks first+dropped .. last
+            var keyStart = first + dropped - delta;    // their key blocks, I - delta
+            var scores = queries.matmul(p.Keys.narrow(2, keyStart, active).transpose(-1, -2));
             if (p.GateSums is { } G)
-                scores = scores + G.select(2, I).unsqueeze(-1) - G.select(2, J).unsqueeze(-2);
+                scores = scores + G.narrow(2, first + dropped, active).unsqueeze(-1) - G.narrow(2, keyStart, active).unsqueeze(-2);
             scores = scores * p.Scale;
-            var newMax = torch.maximum(runningMax, scores.amax([-1])).detach();
-            var decay = (runningMax - newMax).exp();
+
+            var oldMax = runningMax.narrow(2, dropped, active);
+            var newMax = torch.maximum(oldMax, scores.amax([-1])).detach();
+            var decay = (oldMax - newMax).exp();
             var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
-            normaliser = normaliser * decay + stepWeights.sum(-1);
-            weighted = weighted * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.select(2, J));
-            runningMax = newMax;
-            if (J > 0)
-                query = query - query.matmul(p.Directions.select(2, J).transpose(-1, -2)).matmul(p.Absorb.select(2, J));
+            var newNormaliser = normaliser.narrow(2, dropped, active) * decay + stepWeights.sum(-1);
+            var newWeighted = weighted.narrow(2, dropped, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(2, keyStart, active));
+            // Before the next step the block that met key block 0 drops out; the others absorb their
+            // key block I - delta before meeting block I - delta - 1.
+            var drop = keyStart == 0 ? 1L : 0L;
+            var remaining = active - drop;
+            var next = queries.narrow(2, drop, remaining);
+            Tensor[] carried =
+            [
+                dropped == 0 ? newMax : torch.cat([runningMax.narrow(2, 0, dropped), newMax], 2),
+                dropped == 0 ? newNormaliser : torch.cat([normaliser.narrow(2, 0, dropped), newNormaliser], 2),
+                dropped == 0 ? newWeighted : torch.cat([weighted.narrow(2, 0, dropped), newWeighted], 2),
+                next - next.matmul(p.Directions.narrow(2, keyStart + drop, remaining).transpose(-1, -2)).matmul(p.Absorb.narrow(2, keyStart + drop, remaining)),
+            ];
+            if (step is not null)
+            {
+                step.MoveToOuter(carried);
+                step.Dispose();
+                // The previous state is no longer needed here (autograd, if on, holds its own references).
+                if (delta > 1) { runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose(); }
+            }
+            (runningMax, normaliser, weighted, queries) = (carried[0], carried[1], carried[2], carried[3]);
+            dropped += drop;
         }
         return weighted / normaliser.unsqueeze(-1);
     }
 
     /// <summary>
     /// Forward without a graph; backward in three stages: (1) rebuild the per-block quantities
-    /// from the saved inputs with a graph (O(T (d + m)) memory); (2) for each query block, recompute
-    /// its walk from detached copies of those quantities and backpropagate its output gradient
+    /// from the saved inputs with a graph (O(T (d + m)) memory); (2) for each group of query blocks, recompute
+    /// their walk from detached copies of those quantities and backpropagate its output gradient
     /// into them, one block's graph at a time (O(T (d + m)) memory); (3) backpropagate the
     /// accumulated gradients of the quantities into the inputs.
     /// </summary>
     private sealed class RecomputingFunction : autograd.SingleTensorFunction<RecomputingFunction>
     {
+        /// <summary>Query blocks recomputed together: their walks run vectorised (fewer, larger steps),
+        /// and memory stays O(BackwardGroup * T (d + m)), still linear in T.</summary>
+        private const int BackwardGroup = 4;
+
         public override string Name => "PathAttentionBlockwise";
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -220,14 +215,16 @@ public static class PathAttentionBlockwise
                 Absorb = Leaf(prepared.Absorb), Values = Leaf(prepared.Values), LocalScores = Leaf(prepared.LocalScores),
                 GateSums = prepared.GateSums is null ? null : Leaf(prepared.GateSums),
             };
-            var (blocks, m) = (prepared.Values.shape[2], prepared.Values.shape[3]);
+            var (batch, heads, blocks, m, headDim) = (prepared.Values.shape[0], prepared.Values.shape[1], prepared.Values.shape[2], prepared.Values.shape[3], prepared.Values.shape[4]);
             var length = prepared.Length;
-            for (long I = 0; I < blocks; I++)
+            var gradient = gradOutput.shape[2] == blocks * m ? gradOutput
+                : nn.functional.pad(gradOutput, [0, 0, 0, blocks * m - gradOutput.shape[2]]);  // padded rows get zero gradient
+            gradient = gradient.reshape(batch, heads, blocks, m, headDim);
+            for (long first = 0; first < blocks; first += BackwardGroup)
             {
-                using var blockScope = NewDisposeScope();
-                var rows = Math.Min(m, length - I * m);
-                var output = QueryBlock(detached, I).narrow(2, 0, rows);
-                output.backward([gradOutput.narrow(2, I * m, rows)]);
+                using var groupScope = NewDisposeScope();
+                var count = Math.Min(BackwardGroup, blocks - first);
+                Walk(detached, first, count, freeSteps: false).backward([gradient.narrow(2, first, count)]);
             }
             // Chain the accumulated gradients of the per-block quantities back to the inputs.
             var pairs = prepared.Tensors.Zip(detached.Tensors).Where(pair => pair.Second.grad is not null).ToList();

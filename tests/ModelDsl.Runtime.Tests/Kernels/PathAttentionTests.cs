@@ -93,15 +93,15 @@ public class PathAttentionTests
     {
         // length, block size, heads, kvHeads, forget gate, float64, backward
         { 37, 8, 4, 2, true, true, PathBackward.Autograd },     // partial last block, grouped-query, gate
-        { 37, 8, 4, 2, true, true, PathBackward.RecomputePerQueryBlock },
+        { 37, 8, 4, 2, true, true, PathBackward.Recompute },
         { 48, 16, 2, 2, false, true, PathBackward.Autograd },   // whole blocks
-        { 48, 16, 2, 2, false, true, PathBackward.RecomputePerQueryBlock },
-        { 5, 8, 2, 1, true, true, PathBackward.RecomputePerQueryBlock },      // shorter than one block
+        { 48, 16, 2, 2, false, true, PathBackward.Recompute },
+        { 5, 8, 2, 1, true, true, PathBackward.Recompute },      // shorter than one block
         { 13, 1, 2, 2, false, true, PathBackward.Autograd },    // one token per block: every transition is a whole block
-        { 13, 1, 2, 2, true, true, PathBackward.RecomputePerQueryBlock },
-        { 50, 7, 3, 1, false, true, PathBackward.RecomputePerQueryBlock },
+        { 13, 1, 2, 2, true, true, PathBackward.Recompute },
+        { 50, 7, 3, 1, false, true, PathBackward.Recompute },
         { 100, 32, 2, 1, true, false, PathBackward.Autograd },  // float32
-        { 150, 64, 2, 2, false, false, PathBackward.RecomputePerQueryBlock },
+        { 150, 64, 2, 2, false, false, PathBackward.Recompute },
     };
 
     [Theory]
@@ -134,7 +134,7 @@ public class PathAttentionTests
 
     [Theory]
     [InlineData(PathBackward.Autograd)]
-    [InlineData(PathBackward.RecomputePerQueryBlock)]
+    [InlineData(PathBackward.Recompute)]
     public void BlockwiseGradientsMatchFiniteDifferences(PathBackward backward)
     {
         using var scope = NewDisposeScope();
