@@ -1,6 +1,9 @@
 // PaTH attention kernels against RoPE + SDPA: forward+backward time and peak memory per sequence
 // length, side by side in one run (batch 1, H = 4, d = 64, fp32, 2 threads by default).
-//   dotnet run -c Release --project bench/ModelDsl.PathBench [-- --threads 2 --lengths 256,512,1024,2048]
+//   dotnet run -c Release --project bench/ModelDsl.PathBench [-- --threads 2 --lengths 256,512,1024,2048
+//     --batch 1 --heads 4 --head-dim 64 --block 64 --naive-limit-mib 6000]
+// Kernels: RoPE + SDPA; blockwise PaTH with its default backward (recomputation, linear memory);
+// blockwise PaTH with autograd through its forward; the naive token-by-token reference.
 // Memory: every (kernel, length) runs in its own child process (this program re-invoked with
 // --child). The child loads libtorch and runs a small warm-up, reads VmRSS from /proc/self/status,
 // runs one forward+backward at the measured length, then reads VmHWM (the peak resident set). The
@@ -14,35 +17,6 @@ using static TorchSharp.torch;
 
 string[] kernels = ["sdpa", "blockwise", "blockwise-autograd", "naive"];
 
-if (args.Length >= 1 && args[0] == "--profile")
-{
-    torch.set_num_threads(2);
-    var a = torch.randn([32, 2, 1, 32, 32]).tril(-1) * 0.1 + torch.eye(32);
-    a.requires_grad_(true);
-    var eye = torch.eye(32);
-    void Time(string name, Action act)
-    {
-        act();
-        var sw = Stopwatch.StartNew();
-        for (var i = 0; i < 5; i++) act();
-        Console.WriteLine($"{name}: {sw.Elapsed.TotalMilliseconds / 5:F2} ms");
-    }
-    Shape.Batch = 32; Shape.Heads = 2; Shape.HeadDim = 16;
-    foreach (var mode in new[] { PathBackward.Recompute, PathBackward.Autograd })
-        for (var round = 0; round < 4; round++)
-            Time($"{mode} round {round}: 40 x fwd+bwd", () => { for (var i = 0; i < 40; i++) { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode).sum().backward(); } });
-    foreach (var mode in new[] { PathBackward.Autograd, PathBackward.Recompute })
-    {
-        Time($"{mode} fwd+bwd", () => { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode).sum().backward(); });
-        Time($"{mode} fwd only", () => { using var s = NewDisposeScope(); var x = Inputs(32); PathAttentionBlockwise.Forward(x[0], x[1], x[2], x[3], x[4], null, 0.25, 64, mode); });
-    }
-    Time("solve expand fwd", () => { using var s = NewDisposeScope(); torch.linalg.solve_triangular(a, eye.expand(a.shape), upper: false, left: true, unitriangular: true); });
-    Time("solve contiguous fwd", () => { using var s = NewDisposeScope(); torch.linalg.solve_triangular(a, eye.expand(a.shape).contiguous(), upper: false, left: true, unitriangular: true); });
-    Time("solve fwd+bwd", () => { using var s = NewDisposeScope(); torch.linalg.solve_triangular(a, eye.expand(a.shape).contiguous(), upper: false, left: true, unitriangular: true).sum().backward(); });
-    Time("inverse fwd+bwd", () => { using var s = NewDisposeScope(); torch.linalg.inv(a).sum().backward(); });
-    Time("matmul fwd+bwd", () => { using var s = NewDisposeScope(); a.matmul(a).sum().backward(); });
-    return;
-}
 if (args.Length >= 1 && args[0] == "--child")
 {
     Shape.Batch = int.Parse(args[5]);
