@@ -25,7 +25,13 @@ let private enumValue<'T when 'T :> System.Enum> : Gen<'T> =
 let position : Gen<PositionSpec> =
     Gen.oneof
         [ anyFloat |> Gen.map (fun theta -> Rope(Theta = theta) :> PositionSpec)
-          Gen.constant (NoPosition() :> PositionSpec) ]
+          Gen.constant (NoPosition() :> PositionSpec)
+          gen {
+              let! lowRank = nullable anyInt
+              let! kernel = nullable anyInt
+              let! forgetGate = anyBool
+              return PathPosition(LowRank = lowRank, ShortConvKernel = kernel, ForgetGate = forgetGate) :> PositionSpec
+          } ]
 
 /// Every gate variant, valid or not (G5 headwise/shared included): JSON must carry them all.
 let gate : Gen<GateSpec> =

@@ -83,4 +83,13 @@ let tests =
                 Expect.stringContains text "| training tasks | held-out accuracy with CoT" "held-out accuracy table"
                 Expect.stringContains text "Claim 1" "claims are assessed"
         }
+
+        test "path_state_tracking --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "path_state_tracking.fsx" folder
+                for encoding in [ "| PaTH |"; "| RoPE |"; "| NoPE |" ] do
+                    Expect.stringContains text encoding "a row per position encoding"
+                Expect.stringContains text "accuracy @ 12" "accuracy beyond the training length"
+                Expect.stringContains text "Claim (PaTH" "the claim is assessed"
+        }
     ]

@@ -23,6 +23,8 @@ internal static class AttentionBuilder
             Rope rope => new DotProductAttentionCore(spec.Heads, spec.EffectiveKvHeads, headDim,
                 new RotaryEmbedding(headDim, model.MaxSequenceLength, rope.Theta, context.Dtype, context.Device)),
             NoPosition => new DotProductAttentionCore(spec.Heads, spec.EffectiveKvHeads, headDim, rotary: null),
+            PathPosition pathSpec => new PathAttentionCore(model.Width, spec.Heads, spec.EffectiveKvHeads, headDim, pathSpec.LowRank,
+                pathSpec.ShortConvKernel ?? 0, pathSpec.ForgetGate, context.Dtype, context.Device),
             var other => throw new NotSupportedException($"{path}.position: the runtime has no attention core for position encoding '{other.GetType().Name}'"),
         };
     }

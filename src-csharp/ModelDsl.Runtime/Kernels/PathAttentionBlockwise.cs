@@ -1,0 +1,238 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Kernels;
+
+/// <summary>How <see cref="PathAttentionBlockwise"/> obtains gradients.</summary>
+public enum PathBackward
+{
+    /// <summary>Autograd through the forward's tensor operations: simple, but it keeps every
+    /// step's intermediates, so activation memory grows like T^2 (d + m) / m.</summary>
+    Autograd,
+    /// <summary>Keep only the inputs; the backward recomputes the walk of a few query blocks at a
+    /// time and differentiates it alone, so activation memory grows linearly in T (about one extra forward).</summary>
+    Recompute,
+}
+
+/// <summary>
+/// PaTH attention computed block by block (Yang et al. 2025, arXiv 2505.16381, §3), the training
+/// path. Same inputs and result as <see cref="PathAttentionNaive.Forward"/>.
+///
+/// For a block of m tokens with directions W (m x d) and strengths beta, the product of its
+/// transitions is H_m ... H_1 = I - W^T T diag(beta) W with the UT transform
+/// T = (I + strictLower(diag(beta) W W^T))^(-1) (one unit-triangular solve). Write U = T diag(beta) W.
+/// - Inside a block: s_ij = q_i k_j - tril(Q W^T)_i T strictLower(diag(beta) W K^T)_j (the sums
+///   run over the transitions strictly after j and up to i).
+/// - Each query is first carried through the transitions of its own block up to itself,
+///   q~ = q - tril(Q W^T) U, and each key through those of its block after itself,
+///   k~ = k - (T strictLower(diag(beta) W K^T))^T W. Across blocks s_ij = q~_i^T P_(I-1) ... P_(J+1) k~_j
+///   with P the whole-block products, so query blocks walk the key blocks from right to left,
+///   scoring against k~ and then absorbing that block: q &lt;- q - (q W^T) U.
+/// In the forward all query blocks walk together (step delta pairs query block I with key block
+/// I - delta), with an online softmax (running maximum, normaliser and weighted sum), so no T x T
+/// score matrix and no per-pair d x d product is formed: extra memory O(T (d + m)).
+/// </summary>
+public static class PathAttentionBlockwise
+{
+    public const int DefaultBlockSize = 64;
+
+    public static Tensor Forward(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale,
+        int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.Recompute)
+    {
+        PathShapes.Check(q, k, v, w, beta, logForget);
+        if (blockSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "the PaTH block size must be at least 1");
+        var needsGradient = torch.is_grad_enabled() &&
+            new[] { q, k, v, w, beta, logForget }.Any(t => t is not null && t.requires_grad);
+        if (backward == PathBackward.Recompute && needsGradient)
+            return RecomputingFunction.apply(q, k, v, w, beta, logForget, scale, blockSize);
+        using var scope = NewDisposeScope();
+        return Sweep(Prepare(q, k, v, w, beta, logForget, scale, blockSize)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per-block quantities every query block needs, [B, H, blocks, m, ...], grouped-query
+    /// heads already repeated and the sequence padded to whole blocks.</summary>
+    private sealed record Prepared(Tensor Queries, Tensor Keys, Tensor Directions, Tensor Absorb, Tensor Values,
+        Tensor LocalScores, Tensor? GateSums, double Scale, long Length)
+    {
+        public IEnumerable<Tensor> Tensors => new[] { Queries, Keys, Directions, Absorb, Values, LocalScores }
+            .Concat(GateSums is null ? [] : [GateSums]);
+    }
+
+    private static Prepared Prepare(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale, int blockSize)
+    {
+        var (batch, heads, length, headDim) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]);
+        // Grouped-query attention: w and beta belong to the key/value head, so they repeat with it.
+        var groups = heads / k.shape[1];
+        if (groups > 1)
+        {
+            k = k.repeat_interleave(groups, dim: 1);
+            v = v.repeat_interleave(groups, dim: 1);
+            w = w.repeat_interleave(groups, dim: 1);
+            beta = beta.repeat_interleave(groups, dim: 1);
+        }
+        var gateSums = logForget?.cumsum(-1);
+
+        // Pad to whole blocks. Padded tokens have beta = 0 (identity transitions) and only ever sit
+        // after every real query, so the causal mask hides them.
+        var m = Math.Min(blockSize, length);
+        var blocks = (length + m - 1) / m;
+        var padded = blocks * m;
+        if (padded != length)
+        {
+            long[] pad = [0, 0, 0, padded - length];
+            (q, k, v, w) = (nn.functional.pad(q, pad), nn.functional.pad(k, pad), nn.functional.pad(v, pad), nn.functional.pad(w, pad));
+            beta = nn.functional.pad(beta, [0, padded - length]);
+            gateSums = gateSums is null ? null : nn.functional.pad(gateSums, [0, padded - length]);
+        }
+        Tensor Blocked(Tensor t) => t.reshape(batch, heads, blocks, m, headDim);
+        var (Q, K, V, W) = (Blocked(q), Blocked(k), Blocked(v), Blocked(w));
+        var B = beta.reshape(batch, heads, blocks, m, 1);
+        var G = gateSums?.reshape(batch, heads, blocks, m);
+
+        // UT transform per block.
+        var betaW = B * W;
+        var identity = torch.eye(m, dtype: q.dtype, device: q.device);
+        var unitLower = identity + betaW.matmul(W.transpose(-1, -2)).tril(-1);
+        var T = torch.linalg.solve_triangular(unitLower, identity.expand(unitLower.shape).contiguous(), upper: false, left: true, unitriangular: true);
+        var U = T.matmul(betaW);
+
+        var queryDirections = Q.matmul(W.transpose(-1, -2)).tril();
+        var transitionKeys = T.matmul(betaW.matmul(K.transpose(-1, -2)).tril(-1));
+        var carriedQueries = Q - queryDirections.matmul(U);
+        var carriedKeys = K - transitionKeys.transpose(-1, -2).matmul(W);
+
+        var local = Q.matmul(K.transpose(-1, -2)).tril() - queryDirections.matmul(transitionKeys);
+        local = local.masked_fill(torch.ones(m, m, dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
+        if (G is not null)
+            local = local + G.unsqueeze(-1) - G.unsqueeze(-2);
+        return new Prepared(carriedQueries, carriedKeys, W, U, V, local * scale, G, scale, length);
+    }
+
+    /// <summary>All query blocks walk the key blocks together; returns [B, H, T, D].</summary>
+    private static Tensor Sweep(Prepared p)
+    {
+        var (batch, heads, blocks, m, headDim) = (p.Values.shape[0], p.Values.shape[1], p.Values.shape[2], p.Values.shape[3], p.Values.shape[4]);
+        return Walk(p, 0, blocks, freeSteps: true).reshape(batch, heads, blocks * m, headDim).narrow(2, 0, p.Length);
+    }
+
+    /// <summary>
+    /// The outputs [B, H, count, m, D] of query blocks first .. first+count-1. Step delta pairs each
+    /// query block I &gt;= delta of the range with key block I - delta; the blocks that have reached key
+    /// block 0 drop out of the front. freeSteps releases each step's intermediates (only valid when
+    /// no graph is being recorded that needs them, or when autograd holds its own references).
+    /// </summary>
+    private static Tensor Walk(Prepared p, long first, long count, bool freeSteps)
+    {
+        var local = p.LocalScores.narrow(2, first, count);
+        var runningMax = local.amax([-1]).detach();
+        var weights = (local - runningMax.unsqueeze(-1)).exp();
+        var normaliser = weights.sum(-1);
+        var weighted = weights.matmul(p.Values.narrow(2, first, count));
+
+        var last = first + count - 1;
+        var dropped = first == 0 ? 1L : 0L;  // query blocks of the range already finished (block 0 has no earlier keys)
+        var queries = p.Queries.narrow(2, first + dropped, count - dropped);
+        for (long delta = 1; delta <= last; delta++)
+        {
+            var step = freeSteps ? NewDisposeScope() : null;
+            var active = count - dropped;              // query blocks first+dropped .. last
+            var keyStart = first + dropped - delta;    // their key blocks, I - delta
+            var scores = queries.matmul(p.Keys.narrow(2, keyStart, active).transpose(-1, -2));
+            if (p.GateSums is { } G)
+                scores = scores + G.narrow(2, first + dropped, active).unsqueeze(-1) - G.narrow(2, keyStart, active).unsqueeze(-2);
+            scores = scores * p.Scale;
+
+            var oldMax = runningMax.narrow(2, dropped, active);
+            var newMax = torch.maximum(oldMax, scores.amax([-1])).detach();
+            var decay = (oldMax - newMax).exp();
+            var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
+            var newNormaliser = normaliser.narrow(2, dropped, active) * decay + stepWeights.sum(-1);
+            var newWeighted = weighted.narrow(2, dropped, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(2, keyStart, active));
+            // Before the next step the block that met key block 0 drops out; the others absorb their
+            // key block I - delta before meeting block I - delta - 1.
+            var drop = keyStart == 0 ? 1L : 0L;
+            var remaining = active - drop;
+            var next = queries.narrow(2, drop, remaining);
+            Tensor[] carried =
+            [
+                dropped == 0 ? newMax : torch.cat([runningMax.narrow(2, 0, dropped), newMax], 2),
+                dropped == 0 ? newNormaliser : torch.cat([normaliser.narrow(2, 0, dropped), newNormaliser], 2),
+                dropped == 0 ? newWeighted : torch.cat([weighted.narrow(2, 0, dropped), newWeighted], 2),
+                next - next.matmul(p.Directions.narrow(2, keyStart + drop, remaining).transpose(-1, -2)).matmul(p.Absorb.narrow(2, keyStart + drop, remaining)),
+            ];
+            if (step is not null)
+            {
+                step.MoveToOuter(carried);
+                step.Dispose();
+                // The previous state is no longer needed here (autograd, if on, holds its own references).
+                if (delta > 1) { runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose(); }
+            }
+            (runningMax, normaliser, weighted, queries) = (carried[0], carried[1], carried[2], carried[3]);
+            dropped += drop;
+        }
+        return weighted / normaliser.unsqueeze(-1);
+    }
+
+    /// <summary>
+    /// Forward without a graph; backward in three stages: (1) rebuild the per-block quantities
+    /// from the saved inputs with a graph (O(T (d + m)) memory); (2) for each group of query blocks, recompute
+    /// their walk from detached copies of those quantities and backpropagate its output gradient
+    /// into them, one block's graph at a time (O(T (d + m)) memory); (3) backpropagate the
+    /// accumulated gradients of the quantities into the inputs.
+    /// </summary>
+    private sealed class RecomputingFunction : autograd.SingleTensorFunction<RecomputingFunction>
+    {
+        /// <summary>Query blocks recomputed together: their walks run vectorised (fewer, larger steps),
+        /// and memory stays O(BackwardGroup * T (d + m)), still linear in T.</summary>
+        private const int BackwardGroup = 4;
+
+        public override string Name => "PathAttentionBlockwise";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var inputs = vars.Take(6).Select(o => o as Tensor).ToArray();
+            var (scale, blockSize) = ((double)vars[6], (int)vars[7]);
+            ctx.save_for_backward(inputs.Where(t => t is not null).Select(t => t!).ToList());
+            ctx.save_data("scale", scale);
+            ctx.save_data("blockSize", blockSize);
+            ctx.save_data("gate", inputs[5] is not null);
+            using var scope = NewDisposeScope();
+            return Sweep(Prepare(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, inputs[4]!, inputs[5], scale, blockSize)).MoveToOuterDisposeScope();
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var saved = ctx.get_saved_variables();
+            var (scale, blockSize, gate) = ((double)ctx.get_data("scale"), (int)ctx.get_data("blockSize"), (bool)ctx.get_data("gate"));
+            using var scope = NewDisposeScope();
+            using var enable = torch.enable_grad();
+            var leaves = saved.Select(t => t.detach().requires_grad_(true)).ToList();
+            var prepared = Prepare(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], gate ? leaves[5] : null, scale, blockSize);
+            var detached = prepared with
+            {
+                Queries = Leaf(prepared.Queries), Keys = Leaf(prepared.Keys), Directions = Leaf(prepared.Directions),
+                Absorb = Leaf(prepared.Absorb), Values = Leaf(prepared.Values), LocalScores = Leaf(prepared.LocalScores),
+                GateSums = prepared.GateSums is null ? null : Leaf(prepared.GateSums),
+            };
+            var (batch, heads, blocks, m, headDim) = (prepared.Values.shape[0], prepared.Values.shape[1], prepared.Values.shape[2], prepared.Values.shape[3], prepared.Values.shape[4]);
+            var length = prepared.Length;
+            var gradient = gradOutput.shape[2] == blocks * m ? gradOutput
+                : nn.functional.pad(gradOutput, [0, 0, 0, blocks * m - gradOutput.shape[2]]);  // padded rows get zero gradient
+            gradient = gradient.reshape(batch, heads, blocks, m, headDim);
+            for (long first = 0; first < blocks; first += BackwardGroup)
+            {
+                using var groupScope = NewDisposeScope();
+                var count = Math.Min(BackwardGroup, blocks - first);
+                Walk(detached, first, count, freeSteps: false).backward([gradient.narrow(2, first, count)]);
+            }
+            // Chain the accumulated gradients of the per-block quantities back to the inputs.
+            var pairs = prepared.Tensors.Zip(detached.Tensors).Where(pair => pair.Second.grad is not null).ToList();
+            torch.autograd.backward(pairs.Select(pair => pair.First).ToList(), pairs.Select(pair => pair.Second.grad!).ToList());
+            var gradients = leaves.Select(l => l.grad is { } g ? g.detach().clone().MoveToOuterDisposeScope() : l.zeros_like().MoveToOuterDisposeScope()).ToList();
+            return [gradients[0], gradients[1], gradients[2], gradients[3], gradients[4], gate ? gradients[5] : null!, null!, null!];
+        }
+
+        private static Tensor Leaf(Tensor t) => t.detach().requires_grad_(true);
+    }
+}
