@@ -1,7 +1,6 @@
 // Global-batch vs micro-batch load balancing for mixture-of-experts (arXiv 2501.11873, PAPERS.md §9).
-// Identical MoE models on four task domains; each optimizer step has one micro-batch per domain, so
-// a micro-batch holds one domain only (the paper's setting: micro-batches are near sequence level and
-// thus domain-homogeneous). Micro-batch balancing must spread every domain over all experts;
+// Identical MoE models on four task domains; every training micro-batch is drawn from a single domain
+// (the paper's setting: micro-batches are near sequence level and thus domain-homogeneous). Micro-batch balancing must spread every domain over all experts;
 // global-batch balancing only needs the experts balanced over the whole step, so domains may
 // specialise. Measured: loss, global load balance, domain/expert mutual information, heat-maps.
 //   ./modeldsl run examples/moe_global_balance.fsx [--quick] [--runs-dir DIR] [--threads N]
@@ -9,14 +8,10 @@
 // Writes <runs>/moe-global-balance-<time>/report.md with tables and PNG heat-maps.
 #load "../modeldsl.fsx"
 
-open ModelDsl.Core
+open ModelDsl
 open ModelDsl.Core.Model
-open ModelDsl.Core.Tasks
-open ModelDsl.Runtime.Compile
 open ModelDsl.Runtime.Eval
-open ModelDsl.Runtime.Optim
 open ModelDsl.Runtime.Studies
-open ModelDsl.Runtime.Tasks
 open ModelDsl.Runtime.Training
 open TorchSharp
 
@@ -35,23 +30,37 @@ type Settings =
 let full = { Width = 48; Depth = 2; Experts = 8; TopK = 2; ExpertHidden = 32; Coefficient = 1e-2; Steps = 300; MicroBatch = 16; Seeds = [ 1; 2 ]; EvalBatches = 4 }
 let quick = { Width = 32; Depth = 1; Experts = 4; TopK = 2; ExpertHidden = 16; Coefficient = 1e-2; Steps = 6; MicroBatch = 4; Seeds = [ 1 ]; EvalBatches = 1 }
 
+/// Four domains; every training micro-batch draws one of them (domain-sorted shards), validation mixes them.
 let mixture =
-    TaskMixture(
-        Components =
-            ValueList.Of(
-                MixtureComponent(Domain = "parity", Task = SparseParity(Bits = 8, Secret = 2)),
-                MixtureComponent(Domain = "arithmetic", Task = ChainedArithmetic(Modulus = 7, Steps = 4)),
-                MixtureComponent(Domain = "flip-flop", Task = FlipFlop(Pairs = 12)),
-                MixtureComponent(Domain = "permutations", Task = PermutationComposition(Elements = 5, Length = 8))))
+    Tasks.mixture (
+        [ "parity", Tasks.sparseParity (bits = 8, secret = 2), 1.0
+          "arithmetic", Tasks.chainedArithmetic (7, 4), 1.0
+          "flip-flop", Tasks.flipFlop 12, 1.0
+          "permutations", Tasks.permutationComposition (5, 8), 1.0 ],
+        grouping = PerMicroBatch)
+
+let domainCount = 4
+let vocabulary = (Task.toSpec mixture).VocabularySize()
 
 /// Every block is a mixture; the two runs differ only in the balance scope.
-let modelSpec (s: Settings) (scope: BalanceScope) =
-    Model.llama (vocab = mixture.VocabularySize(), width = s.Width, depth = s.Depth, heads = 4)
-    |> Model.feedForward (
-        Moe.topK (experts = s.Experts, k = s.TopK)
-        |> Moe.expertHidden s.ExpertHidden
-        |> (if scope = BalanceScope.GlobalBatch then Moe.globalBalance s.Coefficient else Moe.microBalance s.Coefficient))
-    |> Model.toSpec
+let experiment (s: Settings) (scope: BalanceScope) (seed: int) =
+    Experiment.pretrain
+        (sprintf "moe-%A-seed%d" scope seed)
+        (Model.llama (vocab = vocabulary, width = s.Width, depth = s.Depth, heads = 4)
+         |> Model.feedForward (
+             Moe.topK (experts = s.Experts, k = s.TopK)
+             |> Moe.expertHidden s.ExpertHidden
+             |> (if scope = BalanceScope.GlobalBatch then Moe.globalBalance s.Coefficient else Moe.microBalance s.Coefficient)))
+    |> Experiment.task mixture
+    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.0 })
+    |> Experiment.schedule (Schedule.constant (warmup = 0.0))
+    |> Experiment.budget (Budget.steps s.Steps)
+    |> Experiment.batch (globalBatch = domainCount * s.MicroBatch, microBatch = s.MicroBatch)
+    |> Experiment.clip 1.0
+    |> Experiment.eval (every = s.Steps, batches = s.EvalBatches)
+    |> Experiment.checkpoint (every = 0, keep = 1)
+    |> Experiment.seed seed
+    |> Experiment.toSpecOrFail
 
 type Outcome =
     { Scope: BalanceScope
@@ -60,7 +69,7 @@ type Outcome =
       ValidationLoss: float
       /// Coefficient of variation of expert load over each step's global batch (mean of the last steps, over layers).
       GlobalLoadCv: float
-      /// The same within single micro-batches (= domains).
+      /// The same within each domain (mean over domains and layers, on validation data).
       MicroBatchLoadCv: float
       MutualInformation: float
       TopExpertShare: float
@@ -68,53 +77,17 @@ type Outcome =
 
 let mean (xs: #seq<float>) = Seq.average xs
 
-let train (s: Settings) (scope: BalanceScope) (seed: int) =
-    torch.manual_seed (int64 seed) |> ignore
-    let task = TaskFactory.Create(mixture, seed) :?> TaskMixtureTask
-    let domains = task.Components.Count
-    use model = ModelCompiler.Build(modelSpec s scope, torch.ScalarType.Float32, torch.CPU, int64 seed)
-    let parameters = model.NamedParameters()
-    use optimizer = OptimizerFactory.Create(ModelDsl.Core.Training.AdamW(Lr = 3e-3, WeightDecay = 0.0), parameters, System.Nullable<float>(1.0), null)
-    let layers = MixtureOfExpertsTraining.Layers model
-    use routing = new ExpertRoutingStatistics(layers, task.Domains)
-    let losses = ResizeArray<float>()
+/// One run through the ordinary trainer; routing is read from its per-step and evaluation callbacks.
+let train (s: Settings) (runsRoot: string) (scope: BalanceScope) (seed: int) =
     let globalCv = ResizeArray<float>()
-    model.train ()
-    for step in 0 .. s.Steps - 1 do
-        use disposeScope = torch.NewDisposeScope()
-        // Micro-batch m of step t holds domain (t + m) mod D only; every domain is in every step, and
-        // each is first in the step equally often (the running-sum f is micro-batch-only there).
-        let batches =
-            [ for m in 0 .. domains - 1 ->
-                let d = (step + m) % domains
-                let b = task.Components[d].TrainBatch(int64 step, m, s.MicroBatch)
-                Batch(b.Inputs, b.Targets, b.LossMask, torch.tensor (Array.create s.MicroBatch (int64 d))) ]
-        optimizer.ZeroGrad()
-        MixtureOfExpertsTraining.BeginOptimizerStep layers
-        routing.Clear()
-        routing.Recording <- true
-        let loss = GradientAccumulation.BackwardWithAuxiliary(model, batches, torch.CPU, fun b -> routing.CurrentDomains <- b.Domains)
-        routing.Recording <- false
-        optimizer.Step(1.0, StepContext.None) |> ignore
-        losses.Add loss.LanguageModel
-        if (step + 1) % 100 = 0 then printfn "  %A seed %d step %d: loss %.4f" scope seed (step + 1) loss.LanguageModel
-        globalCv.Add(routing.Snapshot() |> Seq.averageBy (fun l -> l.LoadCoefficientOfVariation))
-    // Held-out: each domain's validation batches, routing recorded per domain.
-    let validation =
-        [ for d in 0 .. domains - 1 -> Evaluator.ValidationLoss(model, task.Components[d], s.EvalBatches, s.MicroBatch, torch.CPU) ]
-    routing.Clear()
-    routing.Recording <- true
-    using (torch.no_grad ()) (fun _ ->
-        model.eval ()
-        for d in 0 .. domains - 1 do
-            for i in 0 .. s.EvalBatches - 1 do
-                use disposeScope = torch.NewDisposeScope()
-                let b = task.Components[d].ValidationBatch(i, s.MicroBatch)
-                routing.CurrentDomains <- torch.tensor (Array.create (int b.Inputs.shape[0]) (int64 d))
-                model.forward b.Inputs |> ignore
-        model.train ())
-    routing.Recording <- false
-    let snapshot = routing.Snapshot() |> List.ofSeq
+    let mutable finalRouting: LayerRouting list = []
+    let options =
+        TrainOptions(
+            RunsRoot = runsRoot,
+            OnProgress = (fun p -> if p.Step % 100L = 0L then printfn "  %A seed %d step %d: loss %.4f" scope seed p.Step p.Loss),
+            OnRouting = (fun _ layers -> globalCv.Add(layers |> Seq.averageBy (fun l -> l.LoadCoefficientOfVariation))),
+            OnRoutingEval = (fun _ layers -> finalRouting <- List.ofSeq layers))
+    let result = Trainer.Run(experiment s scope seed, options)
     let tail = max 1 (s.Steps / 5)
     let perDomainCv (l: LayerRouting) =
         [ for d in 0 .. l.DomainCount - 1 ->
@@ -123,13 +96,13 @@ let train (s: Settings) (scope: BalanceScope) (seed: int) =
             sqrt (p |> Array.averageBy (fun x -> (x - m) * (x - m))) / m ] |> mean
     { Scope = scope
       Seed = seed
-      TrainLoss = losses.ToArray() |> Array.skip (losses.Count - tail) |> Array.average
-      ValidationLoss = mean validation
+      TrainLoss = result.TrainLosses |> Seq.skip (result.TrainLosses.Count - tail) |> Seq.average
+      ValidationLoss = result.FinalEval.ValidationLoss
       GlobalLoadCv = globalCv.ToArray() |> Array.skip (globalCv.Count - tail) |> Array.average
-      MicroBatchLoadCv = snapshot |> Seq.averageBy perDomainCv
-      MutualInformation = snapshot |> Seq.averageBy (fun l -> l.MutualInformation)
-      TopExpertShare = snapshot |> Seq.averageBy (fun l -> l.TopExpertShare)
-      Routing = snapshot }
+      MicroBatchLoadCv = finalRouting |> Seq.averageBy perDomainCv
+      MutualInformation = finalRouting |> Seq.averageBy (fun l -> l.MutualInformation)
+      TopExpertShare = finalRouting |> Seq.averageBy (fun l -> l.TopExpertShare)
+      Routing = finalRouting }
 
 let study (context: StudyContext) =
     let s = if context.Quick then quick else full
@@ -138,14 +111,14 @@ let study (context: StudyContext) =
     let outcomes =
         [ for seed in s.Seeds do
             for scope in [ BalanceScope.MicroBatch; BalanceScope.GlobalBatch ] do
-                let o = train s scope seed
+                let o = train s (System.IO.Path.Combine(folder, "runs")) scope seed
                 printfn "%A seed %d: train %.4f validation %.4f global CV %.3f MI %.3f" scope seed o.TrainLoss o.ValidationLoss o.GlobalLoadCv o.MutualInformation
                 yield o ]
     let show (x: float) = StudyReport.Number(x, "0.000")
     let report = StudyReport(folder, "Global-batch vs micro-batch load balancing for mixture-of-experts")
     report.Paragraph(
-        sprintf "Llama-style model, width %d, %d layers, every feed-forward a mixture of %d SwiGLU experts of %d units, top-%d (renormalised), dropless, balance coefficient %g; AdamW lr 3e-3, %d steps. Data: four domains (sparse parity, chained arithmetic mod 7, flip-flop, permutation composition); each optimizer step has %d micro-batches of %d sequences, each micro-batch from a single domain (domain order rotated every step). Micro-batch scope: f and p from each micro-batch. Global-batch scope: f from the running sum of counts over the step's micro-batches so far (Megatron's scheme), p local. Seeds: %s."
-            s.Width s.Depth s.Experts s.ExpertHidden s.TopK s.Coefficient s.Steps mixture.Components.Count s.MicroBatch
+        sprintf "Llama-style model, width %d, %d layers, every feed-forward a mixture of %d SwiGLU experts of %d units, top-%d (renormalised), dropless, balance coefficient %g; AdamW lr 3e-3, clip 1, %d steps, trained by the ordinary trainer. Data: four equally weighted domains (sparse parity, chained arithmetic mod 7, flip-flop, permutation composition); each optimizer step has %d micro-batches of %d sequences, each micro-batch drawn from a single domain (`grouping = PerMicroBatch`); validation batches mix domains. Micro-batch scope: f and p from each micro-batch. Global-batch scope: f from the running sum of counts over the step's micro-batches so far (Megatron's scheme), p local. Seeds: %s."
+            s.Width s.Depth s.Experts s.ExpertHidden s.TopK s.Coefficient s.Steps domainCount s.MicroBatch
             (s.Seeds |> List.map string |> String.concat ", ")) |> ignore
     report.Table(
         [ "scope"; "seed"; "train loss (last 20%)"; "validation loss"; "global load CV"; "per-domain load CV"; "I(domain; expert) nats"; "top-expert share" ],

@@ -52,10 +52,20 @@ type Task =
     | FlipFlop of FlipFlop
     | ChainedArithmetic of ChainedArithmetic
     /// A weighted mixture of tasks, each sequence labelled with its domain.
-    | TaskMixture of MixtureComponent list
+    | TaskMixture of Mixture
 
 /// One domain of a mixture: its label, task and sampling weight.
 and MixtureComponent = { Domain: string; Task: Task; Weight: float }
+
+/// The components, and whether a training micro-batch draws one domain per sequence or one for all.
+and Mixture = { Components: MixtureComponent list; Grouping: MixtureGrouping }
+
+/// How a mixture's training batches draw their domains.
+and MixtureGrouping =
+    /// Every sequence draws its own domain.
+    | PerSequence
+    /// Every training micro-batch holds a single domain (domain-sorted shards).
+    | PerMicroBatch
 
 /// Task constructors with named arguments.
 [<AbstractClass; Sealed>]
@@ -105,9 +115,11 @@ type Tasks =
         let spec = ModelDsl.Core.Tasks.ChainedArithmetic()
         ChainedArithmetic { Modulus = modulus; Steps = steps; ChainOfThought = defaultArg cot spec.ChainOfThought }
 
-    /// A weighted mixture of (domain, task, weight) components.
-    static member mixture(components: (string * Task * float) list) =
-        TaskMixture [ for domain, task, weight in components -> { Domain = domain; Task = task; Weight = weight } ]
+    /// A weighted mixture of (domain, task, weight) components; grouping defaults to PerSequence.
+    static member mixture(components: (string * Task * float) list, ?grouping: MixtureGrouping) =
+        TaskMixture
+            { Components = [ for domain, task, weight in components -> { Domain = domain; Task = task; Weight = weight } ]
+              Grouping = defaultArg grouping PerSequence }
 
 [<RequireQualifiedAccess>]
 module Task =
@@ -141,9 +153,13 @@ module Task =
             ModelDsl.Core.Tasks.FlipFlop(Pairs = f.Pairs, EvalPairs = Option.toNullable f.EvalPairs, IgnoreProbability = f.IgnoreProbability)
         | ChainedArithmetic a ->
             ModelDsl.Core.Tasks.ChainedArithmetic(Modulus = a.Modulus, Steps = a.Steps, ChainOfThought = a.ChainOfThought)
-        | TaskMixture components ->
+        | TaskMixture mixture ->
             ModelDsl.Core.Tasks.TaskMixture(
                 Components =
                     ValueList<ModelDsl.Core.Tasks.MixtureComponent>(
-                        [ for c in components ->
-                              ModelDsl.Core.Tasks.MixtureComponent(Domain = c.Domain, Task = toSpec c.Task, Weight = c.Weight) ]))
+                        [ for c in mixture.Components ->
+                              ModelDsl.Core.Tasks.MixtureComponent(Domain = c.Domain, Task = toSpec c.Task, Weight = c.Weight) ]),
+                Grouping =
+                    (match mixture.Grouping with
+                     | PerSequence -> ModelDsl.Core.Tasks.MixtureGrouping.PerSequence
+                     | PerMicroBatch -> ModelDsl.Core.Tasks.MixtureGrouping.PerMicroBatch))

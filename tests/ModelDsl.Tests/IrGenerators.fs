@@ -267,7 +267,8 @@ let task : Gen<TaskSpec> =
                         let! weight = anyFloat
                         return MixtureComponent(Domain = domain, Task = task, Weight = weight)
                     })
-            return TaskMixture(Components = ValueList<MixtureComponent>(components)) :> TaskSpec
+            let! grouping = Gen.elements [ MixtureGrouping.PerSequence; MixtureGrouping.PerMicroBatch ]
+            return TaskMixture(Components = ValueList<MixtureComponent>(components), Grouping = grouping) :> TaskSpec
         }
     Gen.oneof (mixture :: leaves)
 

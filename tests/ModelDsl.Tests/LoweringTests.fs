@@ -179,6 +179,8 @@ let tests =
                             MixtureComponent(Domain = "sums", Task = Task.toSpec sums, Weight = 2.0),
                             MixtureComponent(Domain = "icl", Task = Task.toSpec inContext, Weight = 1.0)))
             Expect.equal mixture (expected :> TaskSpec) "mixture"
+            let grouped = Tasks.mixture ([ "sums", sums, 2.0 ], grouping = PerMicroBatch) |> Task.toSpec :?> TaskMixture
+            Expect.equal grouped.Grouping MixtureGrouping.PerMicroBatch "one domain per micro-batch"
         }
 
         test "lowering is pure: the same value lowers to equal specs" {

@@ -10,15 +10,28 @@ public sealed record MixtureComponent
     public double Weight { get; init; } = 1.0;
 }
 
+/// <summary>How a mixture's training batches draw their domains.</summary>
+public enum MixtureGrouping
+{
+    /// <summary>Every sequence draws its own domain, so a micro-batch mixes domains.</summary>
+    PerSequence,
+    /// <summary>Every training micro-batch draws one domain for all its sequences, as when data are
+    /// packed from domain-sorted shards: what a balance loss computed per micro-batch sees is then a
+    /// single domain (Qiu et al. 2025, arXiv 2501.11873 §3). Validation batches still mix domains.</summary>
+    PerMicroBatch,
+}
+
 /// <summary>
-/// A weighted mixture of tasks (multi-domain data, e.g. for MoE specialisation): every sequence is
-/// drawn from one component with probability proportional to its weight and carries that
-/// component's index as its domain label. Token ids are shared (vocabulary = the largest
-/// component's); shorter sequences are right-padded with token 0 outside the loss.
+/// A weighted mixture of tasks (multi-domain data, e.g. for MoE specialisation): every sequence
+/// (or, with <see cref="MixtureGrouping.PerMicroBatch"/>, every training micro-batch) is drawn from
+/// one component with probability proportional to its weight and carries that component's index as
+/// its domain label. Token ids are shared (vocabulary = the largest component's); shorter sequences
+/// are right-padded with token 0 outside the loss.
 /// </summary>
 public sealed record TaskMixture : TaskSpec
 {
     public ValueList<MixtureComponent> Components { get; init; } = ValueList<MixtureComponent>.Empty;
+    public MixtureGrouping Grouping { get; init; } = MixtureGrouping.PerSequence;
 
     public override int VocabularySize() => Components.Count == 0 ? 0 : Components.Max(c => c.Task?.VocabularySize() ?? 0);
     public override int SequenceLength() => Components.Count == 0 ? 0 : Components.Max(c => c.Task?.SequenceLength() ?? 0);
@@ -27,6 +40,7 @@ public sealed record TaskMixture : TaskSpec
     public override void Validate(Validator v, string path)
     {
         v.Require(Components.Count >= 1, $"{path}.components", "needs at least one component");
+        v.Require(Enum.IsDefined(Grouping), $"{path}.grouping", $"{Grouping} is not a known grouping");
         var seen = new HashSet<string>();
         for (var i = 0; i < Components.Count; i++)
         {

@@ -49,7 +49,8 @@ public sealed class TaskMixtureTask : ITask
 
     public Batch TrainBatch(long step, int microIndex, int size) =>
         Mix(SeededRandom.For(seed, DomainStream, step, microIndex), size, SequenceLength,
-            (component, count) => component.TrainBatch(step, microIndex, count));
+            (component, count) => component.TrainBatch(step, microIndex, count),
+            oneDomain: spec.Grouping == MixtureGrouping.PerMicroBatch);
 
     public Batch ValidationBatch(int index, int size) =>
         Mix(SeededRandom.For(seed, ValidationDomainStream, index), size, EvalSequenceLength,
@@ -81,9 +82,11 @@ public sealed class TaskMixtureTask : ITask
     public bool VerifyFullCompletion(Problem problem, ReadOnlySpan<long> completion) =>
         Components[DomainOf(problem)].VerifyFullCompletion(problem, completion);
 
-    private Batch Mix(Random random, int size, int length, Func<ITask, int, Batch> batchOf)
+    /// <param name="oneDomain">Draw one domain for the whole batch instead of one per sequence.</param>
+    private Batch Mix(Random random, int size, int length, Func<ITask, int, Batch> batchOf, bool oneDomain = false)
     {
-        var domains = Enumerable.Range(0, size).Select(_ => DomainFor(random.NextDouble())).ToArray();
+        var shared = oneDomain ? DomainFor(random.NextDouble()) : -1;
+        var domains = Enumerable.Range(0, size).Select(_ => oneDomain ? shared : DomainFor(random.NextDouble())).ToArray();
         var inputs = new long[size * length];
         var targets = new long[size * length];
         var mask = new float[size * length];

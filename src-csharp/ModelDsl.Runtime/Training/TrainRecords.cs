@@ -29,6 +29,12 @@ public sealed class TrainOptions
     /// <summary>Sums each MoE layer's per-micro-batch expert counts over data-parallel replicas for
     /// global-batch balancing; null means a single process (identity).</summary>
     public ModelDsl.Runtime.Layers.IExpertLoadReducer? ExpertLoadReducer { get; init; }
+    /// <summary>For models with mixture-of-experts layers: after every optimizer step, each layer's
+    /// routing over that step's global batch (per domain when the task is a mixture).</summary>
+    public Action<long, IReadOnlyList<ModelDsl.Runtime.Eval.LayerRouting>>? OnRouting { get; init; }
+    /// <summary>For models with mixture-of-experts layers: at every evaluation, each layer's routing
+    /// over the validation batches, per domain.</summary>
+    public Action<long, IReadOnlyList<ModelDsl.Runtime.Eval.LayerRouting>>? OnRoutingEval { get; init; }
     /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

@@ -96,7 +96,11 @@ public static partial class Trainer
                 new("tokensPerSecond", tokensPerSecond), new("elapsedSeconds", elapsed.TotalSeconds),
                 .. stepLoss.Auxiliary.Select(a => new KeyValuePair<string, object?>("aux." + a.Name, a.Value))]);
             if (routing is not null)
-                metrics.Write("moe", step, routing.Snapshot().SelectMany(layer => layer.Metrics(perDomain: false)));
+            {
+                var stepRouting = routing.Snapshot();
+                metrics.Write("moe", step, stepRouting.SelectMany(layer => layer.Metrics(perDomain: false)));
+                options.OnRouting?.Invoke(step, stepRouting);
+            }
             options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
 
             var isFinal = step == totalSteps;
@@ -106,8 +110,11 @@ public static partial class Trainer
                 metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
                     new("fullMatchAccuracy", lastEval.FullMatchAccuracy)]);
                 if (routing is not null)
-                    metrics.Write("moeEval", step, routing.MeasureValidation(module, task, training.Eval.Batches, training.MicroBatch, device)
-                        .SelectMany(layer => layer.Metrics(perDomain: true)));
+                {
+                    var evalRouting = routing.MeasureValidation(module, task, training.Eval.Batches, training.MicroBatch, device);
+                    metrics.Write("moeEval", step, evalRouting.SelectMany(layer => layer.Metrics(perDomain: true)));
+                    options.OnRoutingEval?.Invoke(step, evalRouting);
+                }
                 options.OnEval?.Invoke(lastEval);
             }
             var cancelled = options.Cancellation.IsCancellationRequested;

@@ -56,6 +56,24 @@ public class TaskMixtureTaskTests
     }
 
     [Fact]
+    public void PerMicroBatchGroupingGivesEachTrainingMicroBatchOneDomainInProportionToTheWeights()
+    {
+        var task = (TaskMixtureTask)TaskFactory.Create(Spec with { Grouping = MixtureGrouping.PerMicroBatch }, 4);
+        var firstDomains = new List<long>();
+        for (var step = 0; step < 100; step++)
+            for (var micro = 0; micro < 4; micro++)
+            {
+                using var batch = task.TrainBatch(step, micro, 6);
+                var domains = batch.Domains!.data<long>().ToArray();
+                Assert.All(domains, d => Assert.Equal(domains[0], d));
+                firstDomains.Add(domains[0]);
+            }
+        Assert.InRange(firstDomains.Count(d => d == 0) / 400.0, 0.65, 0.85); // weight 3 of 4
+        using var validation = task.ValidationBatch(0, 200);
+        Assert.Equal(2, validation.Domains!.data<long>().ToArray().Distinct().Count()); // validation still mixes
+    }
+
+    [Fact]
     public void ValidationNamesTheOffendingComponent()
     {
         var bad = Spec with
