@@ -18,7 +18,7 @@ public sealed class AttentionProbe : IDisposable
 
     public static AttentionProbe Attach(nn.Module model, Action<int, Tensor> onAttention)
     {
-        var layers = AttentionLayers.Of(model);
+        var layers = ModuleSearch.Distinct<CausalSelfAttention>(model);
         if (layers.Any(l => l.AttentionCapture is not null))
             throw new InvalidOperationException("an attention probe is already attached to this model");
         for (var i = 0; i < layers.Count; i++)

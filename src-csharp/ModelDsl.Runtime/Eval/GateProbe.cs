@@ -19,7 +19,7 @@ public sealed class GateProbe : IDisposable
 
     public static GateProbe Attach(nn.Module model, Action<int, Tensor> onGate)
     {
-        var layers = AttentionLayers.Of(model);
+        var layers = ModuleSearch.Distinct<CausalSelfAttention>(model);
         if (layers.Any(l => l.Gate?.GateCapture is not null))
             throw new InvalidOperationException("a gate probe is already attached to this model");
         var gates = new List<AttentionGate>();

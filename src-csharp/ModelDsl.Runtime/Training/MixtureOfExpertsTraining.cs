@@ -6,10 +6,8 @@ namespace ModelDsl.Runtime.Training;
 /// <summary>The training loop's view of a model's mixture-of-experts layers.</summary>
 public static class MixtureOfExpertsTraining
 {
-    /// <summary>Every MoE feed-forward inside the module once, in module order (modules() can list a
-    /// module held by a ModuleList twice).</summary>
-    public static IReadOnlyList<MixtureOfExpertsFeedForward> Layers(nn.Module module) =>
-        module.modules().OfType<MixtureOfExpertsFeedForward>().Distinct(ReferenceEqualityComparer.Instance).Cast<MixtureOfExpertsFeedForward>().ToList();
+    /// <summary>Every MoE feed-forward inside the module once, in module order.</summary>
+    public static IReadOnlyList<MixtureOfExpertsFeedForward> Layers(nn.Module module) => ModuleSearch.Distinct<MixtureOfExpertsFeedForward>(module);
 
     /// <summary>Clears the global-batch expert counts: called before the first micro-batch of each optimizer step.</summary>
     public static void BeginOptimizerStep(IEnumerable<MixtureOfExpertsFeedForward> layers)
