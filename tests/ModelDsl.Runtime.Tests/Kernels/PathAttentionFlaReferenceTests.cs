@@ -85,8 +85,12 @@ public sealed class PathAttentionFlaReferenceTests
     private static void AssertClose(Tensor expected, Tensor actual, string what)
     {
         Assert.Equal(expected.shape, actual.shape);
+        // float64, but the UT transform's triangular solve with beta near 2 amplifies rounding, and
+        // multithreaded reductions round differently from run to run: differences reach ~3e-9.
+        // A wrong convention (which transitions hit which key, GQA layout, gate scaling) shows as O(0.1).
         var error = (expected - actual).abs().max().item<double>();
-        Assert.True(error < 1e-9, $"{what}: max |difference| {error:E3} from flash-linear-attention's reference");
+        var tolerance = 1e-7 * Math.Max(1.0, expected.abs().max().item<double>());
+        Assert.True(error < tolerance, $"{what}: max |difference| {error:E3} from flash-linear-attention's reference (tolerance {tolerance:E1})");
     }
 
     private static JsonElement[] LoadCases()
