@@ -72,9 +72,9 @@ let tests =
         test "moe_global_balance --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "moe_global_balance.fsx" folder
-                Expect.stringContains text "| scope | seed | train loss (last 20%) |" "per-run table"
+                Expect.stringContains text "| coefficient | scope | seed | train loss (last 20%) |" "per-run table"
                 Expect.stringContains text "Claim (global-batch balancing" "the claim is assessed"
-                Expect.stringContains text "routing-GlobalBatch-blocks0.png" "heat-map linked"
+                Expect.stringContains text "routing-GlobalBatch-c0.01-blocks0.png" "heat-map linked"
         }
 
         test "task_generalization --quick writes its report" {
