@@ -56,9 +56,9 @@ public sealed class ExpertRoutingStatistics : IDisposable
         Tensor tokenDomains;
         if (CurrentDomains is { } domains)
         {
-            if (tokens % domains.shape[0] != 0)
-                throw new InvalidOperationException($"{tokens} routed tokens do not split into {domains.shape[0]} sequences");
-            tokenDomains = domains.to(experts.device).repeat_interleave(tokens / domains.shape[0]);
+            if (tokens > 0 && record.Sequences.max().item<long>() >= domains.shape[0])
+                throw new InvalidOperationException($"routed tokens name sequence {record.Sequences.max().item<long>()}, but the batch has {domains.shape[0]} domain labels");
+            tokenDomains = domains.to(experts.device).index_select(0, record.Sequences.to(experts.device));
         }
         else tokenDomains = zeros(tokens, ScalarType.Int64, experts.device);
         var joint = (tokenDomains.unsqueeze(1) * expertCount + experts).reshape(-1)
@@ -87,6 +87,7 @@ public sealed class ExpertRoutingStatistics : IDisposable
                 using var scope = NewDisposeScope();
                 using var batch = task.ValidationBatch(i, batchSize);
                 CurrentDomains = batch.Domains;
+                Training.MixtureOfExpertsTraining.SetPadding(layers, batch.Padding);
                 model.forward(batch.Inputs.to(device));
             }
             return Snapshot();
@@ -95,6 +96,7 @@ public sealed class ExpertRoutingStatistics : IDisposable
         {
             Recording = false;
             CurrentDomains = null;
+            Training.MixtureOfExpertsTraining.SetPadding(layers, null);
             if (wasTraining) model.train();
         }
     }

@@ -4,8 +4,9 @@ using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Layers;
 
-/// <summary>What one MoE forward routed: expert ids [N, k], which slots were kept (not dropped over capacity).</summary>
-public sealed record RoutingRecord(Tensor Experts, Tensor KeptSlots, long DroppedSlots);
+/// <summary>What one MoE forward routed: expert ids [N, k] of the N routed (non-padding) tokens,
+/// which slots were kept (not dropped over capacity), and each routed token's sequence index [N].</summary>
+public sealed record RoutingRecord(Tensor Experts, Tensor KeptSlots, long DroppedSlots, Tensor Sequences);
 
 /// <summary>
 /// Mixture-of-experts feed-forward (<see cref="MoeFeedForward"/>): router, dropless or capacity-limited
@@ -51,6 +52,14 @@ public sealed class MixtureOfExpertsFeedForward : FeedForwardLayer
     public IExpertLoadReducer LoadReducer { get; set; } = SingleProcessLoadReducer.Instance;
     /// <summary>Called after every forward with the routing (for load and specialisation metrics).</summary>
     public Action<RoutingRecord>? RoutingObserver { get; set; }
+    /// <summary>
+    /// Padded positions of the batch about to be processed (bool [B, T], true = padding), or null.
+    /// Padding is not routed: it takes no expert capacity, does not enter the balance loss, the
+    /// z-loss or the routing statistics, and its routed output is zero (it lies outside the loss, and
+    /// right-padding never precedes a real token). Set per micro-batch by the trainer; see
+    /// <see cref="Training.MixtureOfExpertsTraining.SetPadding"/>.
+    /// </summary>
+    public Tensor? Padding { get; set; }
 
     public override Tensor forward(Tensor x) => Forward(x, new AuxiliaryLosses());
 
@@ -58,16 +67,33 @@ public sealed class MixtureOfExpertsFeedForward : FeedForwardLayer
     {
         var shape = x.shape;
         var flat = x.reshape(-1, Width);
-        var tokens = flat.shape[0];
-        var routing = router.forward(flat);
+        var length = x.dim() == 3 ? shape[1] : 1;
+        // Indices of the routed tokens: all of them, or those that are not padding.
+        Tensor? routed = null;
+        if (Padding is { } padding)
+        {
+            if (x.dim() != 3 || padding.shape[0] != shape[0] || padding.shape[1] != shape[1])
+                throw new ArgumentException($"{Label}: the padding mask [{string.Join(", ", padding.shape)}] does not match the input [{string.Join(", ", shape)}]");
+            routed = padding.to(x.device).logical_not().reshape(-1).nonzero().squeeze(1);
+        }
+        var input = routed is null ? flat : flat.index_select(0, routed);
+        var tokens = input.shape[0];
+        var routing = router.forward(input);
         long? capacity = Spec.CapacityFactor is { } factor ? MoeDispatch.Capacity(factor, tokens, Spec.TopK, Spec.Experts) : null;
-        var dispatched = MoeDispatch.Forward(flat, routing.Experts, routing.Weights.to(x.dtype), experts.Weights, capacity);
-        var output = dispatched.Output;
+        var dispatched = MoeDispatch.Forward(input, routing.Experts, routing.Weights.to(x.dtype), experts.Weights, capacity);
+        var output = routed is null ? dispatched.Output : flat.new_zeros(flat.shape).index_add(0, routed, dispatched.Output, 1.0);
         if (shared is not null) output = output + shared.forward(flat);
 
-        if (Spec.Balance.Coefficient > 0) losses.Add($"{Label}.balance", Spec.Balance.Coefficient * BalanceLoss(routing, tokens));
-        if (Spec.ZLoss > 0) losses.Add($"{Label}.zLoss", Spec.ZLoss * LoadBalanceLoss.RouterZLoss(routing.Logits));
-        RoutingObserver?.Invoke(new RoutingRecord(routing.Experts.detach(), dispatched.KeptSlots, dispatched.DroppedSlots));
+        if (tokens > 0)
+        {
+            if (Spec.Balance.Coefficient > 0) losses.Add($"{Label}.balance", Spec.Balance.Coefficient * BalanceLoss(routing, tokens));
+            if (Spec.ZLoss > 0) losses.Add($"{Label}.zLoss", Spec.ZLoss * LoadBalanceLoss.RouterZLoss(routing.Logits));
+        }
+        if (RoutingObserver is { } observe)
+        {
+            var positions = routed ?? arange(tokens, dtype: ScalarType.Int64, device: x.device);
+            observe(new RoutingRecord(routing.Experts.detach(), dispatched.KeptSlots, dispatched.DroppedSlots, positions.div(length, rounding_mode: RoundingMode.floor)));
+        }
         return output.reshape(shape);
     }
 

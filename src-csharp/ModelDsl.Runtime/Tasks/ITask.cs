@@ -9,8 +9,10 @@ namespace ModelDsl.Runtime.Tasks;
 /// are the inputs shifted left by one, or per-position labels for tagging tasks such as
 /// <see cref="PermutationCompositionTask"/>), LossMask is float32 [B, T] with 1 where the loss
 /// counts. Domains, when the task has several, is int64 [B]: each sequence's domain index.
+/// Padding, when some sequences are shorter than T, is bool [B, T], true at padded positions (which
+/// are also outside the loss); layers that keep statistics over tokens (MoE routing) skip them.
 /// </summary>
-public sealed record Batch(Tensor Inputs, Tensor Targets, Tensor LossMask, Tensor? Domains = null) : IDisposable
+public sealed record Batch(Tensor Inputs, Tensor Targets, Tensor LossMask, Tensor? Domains = null, Tensor? Padding = null) : IDisposable
 {
     public void Dispose()
     {
@@ -18,6 +20,7 @@ public sealed record Batch(Tensor Inputs, Tensor Targets, Tensor LossMask, Tenso
         Targets.Dispose();
         LossMask.Dispose();
         Domains?.Dispose();
+        Padding?.Dispose();
     }
 }
 

@@ -90,6 +90,7 @@ public sealed class TaskMixtureTask : ITask
         var inputs = new long[size * length];
         var targets = new long[size * length];
         var mask = new float[size * length];
+        var padding = Enumerable.Repeat(true, size * length).ToArray();
         for (var d = 0; d < Components.Count; d++)
         {
             var rows = Enumerable.Range(0, size).Where(b => domains[b] == d).ToArray();
@@ -106,12 +107,14 @@ public sealed class TaskMixtureTask : ITask
                 Array.Copy(partInputs, r * width, inputs, rows[r] * length, width);
                 Array.Copy(partTargets, r * width, targets, rows[r] * length, width);
                 Array.Copy(partMask, r * width, mask, rows[r] * length, width);
+                Array.Fill(padding, false, rows[r] * length, width);
             }
         }
         return new Batch(
             tensor(inputs, [size, length], ScalarType.Int64),
             tensor(targets, [size, length], ScalarType.Int64),
             tensor(mask, [size, length], ScalarType.Float32),
-            tensor(domains.Select(d => (long)d).ToArray(), [size], ScalarType.Int64));
+            tensor(domains.Select(d => (long)d).ToArray(), [size], ScalarType.Int64),
+            padding.Any(p => p) ? tensor(padding, [size, length]) : null);
     }
 }

@@ -167,8 +167,20 @@ public static partial class Trainer
         {
             routing.Clear();
             routing.Recording = true;
-            try { loss = GradientAccumulation.BackwardWithAuxiliary(module, batches, device, batch => routing.CurrentDomains = batch.Domains); }
-            finally { routing.Recording = false; routing.CurrentDomains = null; }
+            try
+            {
+                loss = GradientAccumulation.BackwardWithAuxiliary(module, batches, device, batch =>
+                {
+                    routing.CurrentDomains = batch.Domains;
+                    MixtureOfExpertsTraining.SetPadding(mixtures, batch.Padding);
+                });
+            }
+            finally
+            {
+                routing.Recording = false;
+                routing.CurrentDomains = null;
+                MixtureOfExpertsTraining.SetPadding(mixtures, null);
+            }
         }
         var context = optimizer.NeedsHessianVectorProduct
             ? new StepContext(vectors => GradientAccumulation.HessianVectorProduct(module, batches, device, parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
