@@ -25,12 +25,13 @@ type Settings =
       Batch: int
       LearningRates: float list
       /// Bytes of generated text.
-      CorpusBytes: int }
+      CorpusBytes: int
+      Seeds: int list }
 
 // Width 48: a gate adds width x width weights per layer, and SwiGLU hidden + 16 adds 3 x 48 x 16 =
 // 48 x 48, so the widened baseline has exactly the gated models' parameter count.
-let full = { Width = 48; Depth = 2; Heads = 4; Length = 64; Steps = 300; Batch = 16; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 200_000 }
-let quick = { Width = 48; Depth = 1; Heads = 4; Length = 32; Steps = 8; Batch = 8; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 8_000 }
+let full = { Width = 48; Depth = 2; Heads = 4; Length = 64; Steps = 300; Batch = 16; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 200_000; Seeds = [ 1; 2 ] }
+let quick = { Width = 48; Depth = 1; Heads = 4; Length = 32; Steps = 8; Batch = 8; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 8_000; Seeds = [ 1 ] }
 
 /// A seeded English-like corpus: sentences from a small grammar (agreement, a relative clause,
 /// numbers that are counted up), so that a byte-level model has short- and long-range structure.
@@ -65,10 +66,10 @@ let arms (s: Settings) =
       { Name = "G1 (SDPA output)"; Gate = Some Gate.g1; ExtraHidden = 0 }
       { Name = "G5 (after output projection)"; Gate = Some Gate.g5; ExtraHidden = 0 } ]
 
-let experiment (s: Settings) (threads: int option) (corpus: string) (arm: Arm) (lr: float) =
+let experiment (s: Settings) (threads: int option) (corpus: string) (arm: Arm) (lr: float) (seed: int) =
     let hidden = ModelDsl.Core.Model.DenseFeedForward.DefaultHidden(s.Width, ModelDsl.Core.Model.Activation.SwiGlu) + arm.ExtraHidden
     let attention = match arm.Gate with Some gate -> Attention.gate gate | None -> id
-    let name = sprintf "%s-lr%g" (arm.Name.Split(' ')[0]) lr
+    let name = sprintf "%s-lr%g-seed%d" (arm.Name.Split(' ')[0]) lr seed
     Experiment.pretrain name (Model.llama (vocab = 256, width = s.Width, depth = s.Depth, heads = s.Heads))
     |> Experiment.model (Model.attention attention >> Model.feedForward (FeedForward.swiGlu hidden))
     |> Experiment.task (Tasks.textCorpus (corpus, length = s.Length))
@@ -78,13 +79,14 @@ let experiment (s: Settings) (threads: int option) (corpus: string) (arm: Arm) (
     |> Experiment.batch (globalBatch = s.Batch)
     |> Experiment.eval (every = 0, batches = 4)
     |> Experiment.checkpoint (every = 0, keep = 1)
-    |> Experiment.seed 1
+    |> Experiment.seed seed
     |> Experiment.threads (defaultArg threads 2)
     |> Experiment.toSpecOrFail
 
 type Outcome =
     { Arm: Arm
       Lr: float
+      Seed: int
       Parameters: int64
       FinalLoss: float
       TrainLosses: float[]
@@ -94,7 +96,7 @@ type Outcome =
       Gates: GateSparsity[] }
 
 /// Trains one arm; the statistics are measured at the final evaluation, while the trainer still holds the model.
-let train (spec: ModelDsl.Core.ExperimentSpec) (folder: string) arm lr =
+let train (spec: ModelDsl.Core.ExperimentSpec) (folder: string) arm lr seed =
     let mutable built : TrainableModel option = None
     let mutable measured = None
     let task = ModelDsl.Runtime.Tasks.TaskFactory.Create(spec.Task, spec.Training.Seed)
@@ -108,6 +110,7 @@ let train (spec: ModelDsl.Core.ExperimentSpec) (folder: string) arm lr =
     let parameters, sink, maxima, gates = measured.Value
     { Arm = arm
       Lr = lr
+      Seed = seed
       Parameters = parameters
       FinalLoss = result.FinalEval.ValidationLoss
       TrainLosses = Array.ofSeq result.TrainLosses
@@ -124,42 +127,63 @@ let study (context: StudyContext) =
     let corpus = Path.Combine(folder, "corpus.txt")
     writeCorpus corpus s.CorpusBytes
     let outcomes =
-        [ for lr in s.LearningRates do
-              for arm in arms s ->
-                  let o = train (experiment s threads corpus arm lr) folder arm lr
-                  printfn "%-32s lr %g: loss %.4f, sink %.3f, max |h| %.1f" arm.Name lr o.FinalLoss (mean (Array.concat o.SinkMass)) (Array.max o.MaxActivation)
-                  o ]
+        [ for seed in s.Seeds do
+              for lr in s.LearningRates do
+                  for arm in arms s ->
+                      let o = train (experiment s threads corpus arm lr seed) folder arm lr seed
+                      printfn "%-32s lr %g seed %d: loss %.4f, sink %.3f, max |h| %.1f" arm.Name lr seed o.FinalLoss (mean (Array.concat o.SinkMass)) (Array.max o.MaxActivation)
+                      o ]
     let report = StudyReport(folder, "Gated attention: G1 vs G5 vs no gate at equal parameters")
     report.Paragraph(
-        sprintf "Byte-level language modelling on a generated English-like corpus (%d bytes, 10%% held out; grammar sentences with agreement, relative clauses and counting). %d-layer Llama (RoPE, SwiGLU, RMSNorm), width %d, %d heads, sequences of %d bytes, batch %d, %d AdamW steps (weight decay 0.1, 5%% warmup, cosine to 10%%), seed 1, at each learning rate. Equal parameters: each gate adds width x width weights per layer (G1 elementwise per head: width -> heads x head dim; G5: width -> width); the baseline's SwiGLU hidden is widened by width/3, which adds exactly 3 x width x width/3. Equal budget: same steps and tokens. Measured after training on 16 held-out sequences: attention-sink mass = mean attention probability on the first token (queries 1..T-1, all layers and heads); max |h| = largest absolute hidden value after any block; gate mean and fraction of gate values below 0.1 (all gated layers)."
-            s.CorpusBytes s.Depth s.Width s.Heads s.Length s.Batch s.Steps) |> ignore
+        sprintf "Byte-level language modelling on a generated English-like corpus (%d bytes, 10%% held out; grammar sentences with agreement, relative clauses and counting). %d-layer Llama (RoPE, SwiGLU, RMSNorm), width %d, %d heads, sequences of %d bytes, batch %d, %d AdamW steps (weight decay 0.1, 5%% warmup, cosine to 10%%), seeds %s, at each learning rate. Equal parameters: each gate adds width x width weights per layer (G1 elementwise per head: width -> heads x head dim; G5: width -> width); the baseline's SwiGLU hidden is widened by width/3, which adds exactly 3 x width x width/3. Equal budget: same steps and tokens. Measured after training on 16 held-out sequences: attention-sink mass = mean attention probability on the first token (queries 1..T-1, all layers and heads); max |h| = largest absolute hidden value after any block; gate mean and fraction of gate values below 0.1 (all gated layers)."
+            s.CorpusBytes s.Depth s.Width s.Heads s.Length s.Batch s.Steps (s.Seeds |> List.map string |> String.concat ", ")) |> ignore
     report.Table(
-        [ "arm"; "LR"; "parameters"; "final held-out loss"; "sink mass"; "largest per-head sink mass"; "max hidden |h|"; "mean gate"; "gates < 0.1" ],
+        [ "arm"; "LR"; "seed"; "parameters"; "final held-out loss"; "sink mass"; "largest per-head sink mass"; "max hidden |h|"; "mean gate"; "gates < 0.1" ],
         [ for o in outcomes ->
-              [ o.Arm.Name; sprintf "%g" o.Lr; string o.Parameters; StudyReport.Number(o.FinalLoss, "F4")
+              [ o.Arm.Name; sprintf "%g" o.Lr; string o.Seed; string o.Parameters; StudyReport.Number(o.FinalLoss, "F4")
                 StudyReport.Number(mean (Array.concat o.SinkMass), "F3"); StudyReport.Number(Array.max (Array.concat o.SinkMass), "F3")
                 StudyReport.Number(Array.max o.MaxActivation, "F1")
                 StudyReport.Number(mean [ for g in o.Gates -> g.MeanGate ], "F3"); StudyReport.Number(mean [ for g in o.Gates -> g.FractionBelow ], "F3") ]
               |> Array.ofList ]) |> ignore
     let lrs = s.LearningRates |> List.map log10 |> Array.ofList
+    /// The mean over seeds of one arm at one learning rate.
+    let meanOver (arm: Arm) lr (value: Outcome -> float) =
+        outcomes |> List.filter (fun o -> o.Arm = arm && o.Lr = lr) |> List.averageBy value
+    if s.Seeds.Length > 1 then
+        report.Paragraph "Mean over seeds:" |> ignore
+        report.Table(
+            [ "arm"; "LR"; "final held-out loss"; "sink mass"; "max hidden |h|"; "mean gate"; "gates < 0.1" ],
+            [ for lr in s.LearningRates do
+                  for arm in arms s ->
+                      let m = meanOver arm lr
+                      [| arm.Name; sprintf "%g" lr; StudyReport.Number(m (fun o -> o.FinalLoss), "F4")
+                         StudyReport.Number(m (fun o -> mean (Array.concat o.SinkMass)), "F3")
+                         StudyReport.Number(m (fun o -> Array.max o.MaxActivation), "F1")
+                         StudyReport.Number(m (fun o -> mean [ for g in o.Gates -> g.MeanGate ]), "F3")
+                         StudyReport.Number(m (fun o -> mean [ for g in o.Gates -> g.FractionBelow ]), "F3") |] ]) |> ignore
     let perArm (value: Outcome -> float) =
-        [ for arm in arms s ->
-              PlotSeries(arm.Name, lrs, [| for lr in s.LearningRates -> outcomes |> List.find (fun o -> o.Arm = arm && o.Lr = lr) |> value |]) ]
+        [ for arm in arms s -> PlotSeries(arm.Name, lrs, [| for lr in s.LearningRates -> meanOver arm lr value |]) ]
     report.Plot("final-loss.png", "final held-out loss", "log10 LR", "loss (nats/byte)", perArm (fun o -> o.FinalLoss)) |> ignore
     report.Plot("sink-mass.png", "attention-sink mass (mean attention on the first token)", "log10 LR", "mass", perArm (fun o -> mean (Array.concat o.SinkMass))) |> ignore
     let largest = List.max s.LearningRates
     let smooth (xs: float[]) = Array.init xs.Length (fun i -> xs[max 0 (i - 9) .. i] |> Array.average)
-    report.Plot("training-loss.png", sprintf "training loss at LR %g (10-step running mean)" largest, "step", "loss",
-                [ for o in outcomes |> List.filter (fun o -> o.Lr = largest) ->
+    report.Plot("training-loss.png", sprintf "training loss at LR %g (10-step running mean, seed %d)" largest s.Seeds.Head, "step", "loss",
+                [ for o in outcomes |> List.filter (fun o -> o.Lr = largest && o.Seed = s.Seeds.Head) ->
                       PlotSeries(o.Arm.Name, Array.init o.TrainLosses.Length (fun i -> float (i + 1)), smooth o.TrainLosses) ]) |> ignore
-    // The paper's claims, checked on these numbers.
-    let at (arm: int) lr = outcomes |> List.find (fun o -> o.Arm = (arms s)[arm] && o.Lr = lr)
+    // The paper's claims, checked on the means over seeds.
+    let at (index: int) lr value =
+        let arm = List.item index (arms s)
+        meanOver arm lr value
+    let loss (o: Outcome) = o.FinalLoss
+    let sinkMass (o: Outcome) = mean (Array.concat o.SinkMass)
+    let maxActivation (o: Outcome) = Array.max o.MaxActivation
     let claim text ok = sprintf "%s: %s." text (if ok then "reproduced" else "not reproduced")
-    let lowerLoss = s.LearningRates |> List.forall (fun lr -> (at 1 lr).FinalLoss < (at 0 lr).FinalLoss)
-    let tolerance = (at 0 largest).FinalLoss - (at 1 largest).FinalLoss > (at 0 (List.min s.LearningRates)).FinalLoss - (at 1 (List.min s.LearningRates)).FinalLoss
-    let sink = s.LearningRates |> List.forall (fun lr -> mean (Array.concat (at 1 lr).SinkMass) < mean (Array.concat (at 0 lr).SinkMass))
-    let massive = s.LearningRates |> List.forall (fun lr -> Array.max (at 1 lr).MaxActivation < Array.max (at 0 lr).MaxActivation)
-    let g1BeatsG5 = s.LearningRates |> List.forall (fun lr -> (at 1 lr).FinalLoss < (at 2 lr).FinalLoss)
+    let lowerLoss = s.LearningRates |> List.forall (fun lr -> at 1 lr loss < at 0 lr loss)
+    let smallest = List.min s.LearningRates
+    let tolerance = at 0 largest loss - at 1 largest loss > at 0 smallest loss - at 1 smallest loss
+    let sink = s.LearningRates |> List.forall (fun lr -> at 1 lr sinkMass < at 0 lr sinkMass)
+    let massive = s.LearningRates |> List.forall (fun lr -> at 1 lr maxActivation < at 0 lr maxActivation)
+    let g1BeatsG5 = s.LearningRates |> List.forall (fun lr -> at 1 lr loss < at 2 lr loss)
     report.Paragraph(
         String.concat " "
             [ claim "Claim 1 (G1 has lower held-out loss than the equal-parameter baseline at every LR)" lowerLoss
