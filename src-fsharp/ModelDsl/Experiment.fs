@@ -19,8 +19,9 @@ type Experiment =
                         GlobalBatch = globalBatch
                         MicroBatch = defaultArg microBatch globalBatch } }
 
-    /// Evaluate every N steps (0: only at the end) on held-out batches and verified problems.
-    static member eval(every: int, ?batches: int, ?problems: int) =
+    /// Evaluate every N steps (0: only at the end) on held-out batches and verified problems;
+    /// attentionStatistics adds sink mass, maximum activations and gate statistics to each evaluation.
+    static member eval(every: int, ?batches: int, ?problems: int, ?attentionStatistics: bool) =
         fun (experiment: Experiment) ->
             let current = experiment.Training.Eval
             { experiment with
@@ -29,7 +30,8 @@ type Experiment =
                         Eval =
                             { Every = every
                               Batches = defaultArg batches current.Batches
-                              Problems = defaultArg problems current.Problems } } }
+                              Problems = defaultArg problems current.Problems
+                              AttentionStatistics = defaultArg attentionStatistics current.AttentionStatistics } } }
 
     /// Checkpoint every N steps (0: only at the end), keeping the most recent keep.
     static member checkpoint(every: int, ?keep: int) =

@@ -233,7 +233,7 @@ type Precision =
     | BFloat16Mixed
 
 /// Evaluation cadence: every N steps (0: only at the end), held-out batches, verified problems.
-type Eval = { Every: int; Batches: int; Problems: int }
+type Eval = { Every: int; Batches: int; Problems: int; AttentionStatistics: bool }
 
 /// Checkpoint cadence: every N steps (0: only at the end), keeping the most recent Keep.
 type Checkpoint = { Every: int; Keep: int }
@@ -277,7 +277,7 @@ module Training =
           GlobalBatch = spec.GlobalBatch
           MicroBatch = spec.MicroBatch
           ClipGradNorm = Option.ofNullable spec.ClipGradNorm
-          Eval = { Every = spec.Eval.Every; Batches = spec.Eval.Batches; Problems = spec.Eval.Problems }
+          Eval = { Every = spec.Eval.Every; Batches = spec.Eval.Batches; Problems = spec.Eval.Problems; AttentionStatistics = spec.Eval.AttentionStatistics }
           Checkpoint = { Every = spec.Checkpoint.Every; Keep = spec.Checkpoint.Keep }
           Seed = spec.Seed
           Device = spec.Device
@@ -292,7 +292,7 @@ module Training =
             GlobalBatch = training.GlobalBatch,
             MicroBatch = training.MicroBatch,
             ClipGradNorm = Option.toNullable training.ClipGradNorm,
-            Eval = EvalSpec(Every = training.Eval.Every, Batches = training.Eval.Batches, Problems = training.Eval.Problems),
+            Eval = EvalSpec(Every = training.Eval.Every, Batches = training.Eval.Batches, Problems = training.Eval.Problems, AttentionStatistics = training.Eval.AttentionStatistics),
             Checkpoint = CheckpointSpec(Every = training.Checkpoint.Every, Keep = training.Checkpoint.Keep),
             Seed = training.Seed,
             Device = training.Device,

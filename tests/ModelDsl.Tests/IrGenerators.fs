@@ -181,6 +181,7 @@ let training =
         let! microBatch = anyInt
         let! clip = nullable anyFloat
         let! evalEvery, evalBatches, evalProblems = Gen.zip3 anyInt anyInt anyInt
+        let! attentionStatistics = anyBool
         let! checkpointEvery, keep = Gen.zip anyInt anyInt
         let! seed = anyInt
         let! device = Gen.oneof [ Gen.elements [ "cpu"; "cuda"; "cuda:1"; "auto" ]; anyString ]
@@ -194,7 +195,7 @@ let training =
                 GlobalBatch = globalBatch,
                 MicroBatch = microBatch,
                 ClipGradNorm = clip,
-                Eval = EvalSpec(Every = evalEvery, Batches = evalBatches, Problems = evalProblems),
+                Eval = EvalSpec(Every = evalEvery, Batches = evalBatches, Problems = evalProblems, AttentionStatistics = attentionStatistics),
                 Checkpoint = CheckpointSpec(Every = checkpointEvery, Keep = keep),
                 Seed = seed,
                 Device = device,

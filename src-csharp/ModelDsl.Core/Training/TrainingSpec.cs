@@ -65,6 +65,10 @@ public sealed record EvalSpec
     public int Batches { get; init; } = 4;
     /// <summary>Problems generated and checked by the task's verifier for accuracy; 0 skips it.</summary>
     public int Problems { get; init; } = 256;
+    /// <summary>Also measure, on the first validation batch, the attention-sink mass per layer and
+    /// head, the largest hidden activation per layer and the gate statistics (arXiv 2505.06708).
+    /// Off by default: it runs attention with explicit probabilities.</summary>
+    public bool AttentionStatistics { get; init; }
 
     public void Validate(Validator v, string path)
     {

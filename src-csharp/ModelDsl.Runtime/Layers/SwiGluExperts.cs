@@ -22,9 +22,10 @@ public sealed class SwiGluExperts : nn.Module
         Experts = experts;
         Width = width;
         Hidden = hidden;
-        // Values are set by the model's initialiser; this only allocates.
-        gateUp = new Parameter(empty([experts * 2L * hidden, width], dtype, device));
-        down = new Parameter(empty([experts * (long)width, hidden], dtype, device));
+        // nn.Linear's default range U(-1/sqrt(fan_in), 1/sqrt(fan_in)); a compiled model re-initialises
+        // every parameter from its InitSpec, but a layer built on its own must not hold garbage.
+        gateUp = new Parameter(empty([experts * 2L * hidden, width], dtype, device).uniform_(-1 / Math.Sqrt(width), 1 / Math.Sqrt(width)));
+        down = new Parameter(empty([experts * (long)width, hidden], dtype, device).uniform_(-1 / Math.Sqrt(hidden), 1 / Math.Sqrt(hidden)));
         register_parameter("gateUp", gateUp);
         register_parameter("down", down);
     }

@@ -109,6 +109,12 @@ public static partial class Trainer
                 lastEval = Evaluate(model, task, training, device, step);
                 metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
                     new("fullMatchAccuracy", lastEval.FullMatchAccuracy)]);
+                if (training.Eval.AttentionStatistics && module is LanguageModel languageModel)
+                {
+                    using var statisticsScope = NewDisposeScope();
+                    using var batch = task.ValidationBatch(0, training.MicroBatch);
+                    metrics.Write("attention", step, AttentionStatistics.Measure(languageModel, batch.Inputs.to(device)));
+                }
                 if (routing is not null)
                 {
                     var evalRouting = routing.MeasureValidation(module, task, training.Eval.Batches, training.MicroBatch, device);
