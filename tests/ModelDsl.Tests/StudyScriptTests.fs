@@ -65,7 +65,7 @@ let tests =
         test "gated_attention --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "gated_attention.fsx" folder
-                Expect.stringContains text "| arm | LR | parameters | final held-out loss | sink mass" "results table"
+                Expect.stringContains text "| arm | LR | seed | parameters | final held-out loss | sink mass" "results table"
                 Expect.stringContains text "Claim 1" "claims are assessed"
         }
 
