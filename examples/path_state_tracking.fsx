@@ -25,7 +25,7 @@ type Settings =
 
 let full =
     { FlipFlopPairs = 16; FlipFlopTestPairs = [ 16; 32; 64 ]; PermutationLength = 12; PermutationTestLengths = [ 12; 24; 48 ]
-      Steps = 300; PermutationSteps = 1500; Problems = 200; Width = 32; Depth = 2; Heads = 2 }
+      Steps = 300; PermutationSteps = 6000; Problems = 200; Width = 32; Depth = 2; Heads = 2 }
 
 let quick =
     { FlipFlopPairs = 6; FlipFlopTestPairs = [ 6; 12 ]; PermutationLength = 6; PermutationTestLengths = [ 6; 12 ]
