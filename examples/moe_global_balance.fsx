@@ -27,7 +27,7 @@ type Settings =
       Seeds: int list
       EvalBatches: int }
 
-let full = { Width = 48; Depth = 2; Experts = 8; TopK = 2; ExpertHidden = 32; Coefficients = [ 1e-2; 1e-1 ]; Steps = 300; MicroBatch = 16; Seeds = [ 1; 2 ]; EvalBatches = 4 }
+let full = { Width = 48; Depth = 2; Experts = 8; TopK = 2; ExpertHidden = 32; Coefficients = [ 1e-2; 1e-1 ]; Steps = 300; MicroBatch = 16; Seeds = [ 1; 2; 3 ]; EvalBatches = 4 }
 let quick = { Width = 32; Depth = 1; Experts = 4; TopK = 2; ExpertHidden = 16; Coefficients = [ 1e-2 ]; Steps = 6; MicroBatch = 4; Seeds = [ 1 ]; EvalBatches = 1 }
 
 /// Four domains; every training micro-batch draws one of them (domain-sorted shards), validation mixes them.
