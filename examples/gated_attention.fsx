@@ -12,6 +12,7 @@
 
 open System.IO
 open ModelDsl.Runtime.Compile
+open ModelDsl.Runtime.Model
 open ModelDsl.Runtime.Eval
 open ModelDsl.Runtime.Studies
 open ModelDsl.Runtime.Training

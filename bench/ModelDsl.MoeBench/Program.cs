@@ -8,6 +8,7 @@ using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Moe;
 
 var threads = Arg("--threads", 2);
 var width = Arg("--width", 512);

@@ -10,7 +10,6 @@
 using System.Diagnostics;
 using ModelDsl.Core.Model;
 using ModelDsl.Core.Training;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Tasks;
 using ModelDsl.Runtime.Training;
@@ -45,7 +44,7 @@ var initial = parameters.Select(p => p.detach().clone()).ToList();
 // Round robin: each round steps every optimizer once, so that interference from other processes on a
 // shared machine falls on all optimizers alike; each keeps its own state across rounds.
 var optimizers = names.Select(name => (Name: name, Spec: Spec(name),
-    Optimizer: OptimizerFactory.Create(Spec(name), model.Parameters, clipGradNorm: 1.0, model.Attention), Times: new List<double>())).ToList();
+    Optimizer: OptimizerFactory.Create(Spec(name), model.Parameters, clipGradNorm: 1.0), Times: new List<double>())).ToList();
 double? hessianSeconds = null;
 var context = new StepContext(vectors =>
 {

@@ -11,9 +11,9 @@
 // Timing runs come after the memory run in the same child (median of several).
 using System.Diagnostics;
 using ModelDsl.Runtime.Kernels;
-using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
 
 string[] kernels = ["sdpa", "blockwise", "blockwise-autograd", "naive"];
 

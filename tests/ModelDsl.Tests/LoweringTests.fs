@@ -113,7 +113,7 @@ let tests =
                 |> Experiment.checkpoint (every = 200, keep = 3)
                 |> Experiment.seed 7
                 |> Experiment.device "cuda:1"
-                |> Experiment.precision BFloat16Mixed
+                |> Experiment.precision Float64
                 |> Experiment.threads 2
                 |> Experiment.toSpec
                 |> expectOk
@@ -129,7 +129,7 @@ let tests =
                     Checkpoint = CheckpointSpec(Every = 200, Keep = 3),
                     Seed = 7,
                     Device = "cuda:1",
-                    Precision = Precision.BFloat16Mixed,
+                    Precision = Precision.Float64,
                     Threads = 2)
             Expect.equal spec.Training expected "training"
         }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using ModelDsl.Core.Variants;
 
 namespace ModelDsl.Core.Json;
 
@@ -26,10 +28,25 @@ public static class SpecJson
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             AllowTrailingCommas = true,
             ReadCommentHandling = JsonCommentHandling.Skip,
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { AddVariants } },
         };
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         o.MakeReadOnly(populateMissingResolver: true);
         return o;
+    }
+
+    /// <summary>Every registered IR family is polymorphic with a "kind" discriminator naming its variants
+    /// (see <see cref="VariantRegistry"/>); a kind that is not registered is an error on read and on write.</summary>
+    private static void AddVariants(JsonTypeInfo info)
+    {
+        if (!VariantRegistry.IsFamily(info.Type)) return;
+        var polymorphism = new JsonPolymorphismOptions
+        {
+            TypeDiscriminatorPropertyName = "kind",
+            UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization,
+        };
+        foreach (var variant in VariantRegistry.Of(info.Type)) polymorphism.DerivedTypes.Add(new JsonDerivedType(variant.Type, variant.Kind));
+        info.PolymorphismOptions = polymorphism;
     }
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);

@@ -1,12 +1,10 @@
+using ModelDsl.Core.Variants;
 using System.Text.Json.Serialization;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Model;
 
 /// <summary>The per-token feed-forward of a block: dense, or a mixture of experts.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(DenseFeedForward), "dense")]
-[JsonDerivedType(typeof(MoeFeedForward), "moe")]
 public abstract record FeedForwardSpec
 {
     public abstract void Validate(Validator v, string path, ModelSpec model);
@@ -18,6 +16,7 @@ public enum Activation { SwiGlu, Gelu, Relu }
 /// Dense feed-forward. SwiGLU: W_down (silu(W_gate x) * W_up x). Hidden null means Llama's rule:
 /// 8/3 * width rounded up to a multiple of 64 (equal parameters to a 4x GeLU MLP).
 /// </summary>
+[Kind("dense")]
 public sealed record DenseFeedForward : FeedForwardSpec
 {
     public int? Hidden { get; init; }

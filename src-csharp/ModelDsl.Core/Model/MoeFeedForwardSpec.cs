@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Model;
@@ -13,6 +14,7 @@ namespace ModelDsl.Core.Model;
 /// in token order (flattened batch-major position, then rank of the choice) and later slots over
 /// capacity are dropped: that expert contributes zero for the token and the residual passes through.</para>
 /// </summary>
+[Kind("moe")]
 public sealed record MoeFeedForward : FeedForwardSpec
 {
     public int Experts { get; init; } = 8;

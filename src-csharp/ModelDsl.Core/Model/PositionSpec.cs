@@ -1,19 +1,17 @@
+using ModelDsl.Core.Variants;
 using System.Text.Json.Serialization;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Model;
 
 /// <summary>How attention learns token order. New encodings (e.g. PaTH) are new subclasses.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(Rope), "rope")]
-[JsonDerivedType(typeof(NoPosition), "none")]
-[JsonDerivedType(typeof(PathPosition), "path")]
 public abstract record PositionSpec
 {
     public virtual void Validate(Validator v, string path, int headDim) { }
 }
 
 /// <summary>Rotary position embedding (Su et al.), rotating pairs (i, i + d/2) by angle pos * Theta^(-2i/d).</summary>
+[Kind("rope")]
 public sealed record Rope : PositionSpec
 {
     public double Theta { get; init; } = 10000;
@@ -26,6 +24,7 @@ public sealed record Rope : PositionSpec
 }
 
 /// <summary>No position encoding (NoPE): the causal mask alone breaks symmetry.</summary>
+[Kind("none")]
 public sealed record NoPosition : PositionSpec;
 
 /// <summary>
@@ -38,6 +37,7 @@ public sealed record NoPosition : PositionSpec;
 /// implementation); the optional forget gate is per query head. (Named PathPosition, not Path,
 /// so that it never shadows System.IO.Path.)
 /// </summary>
+[Kind("path")]
 public sealed record PathPosition : PositionSpec
 {
     /// <summary>Inner width of the w projection (width -> LowRank -> kvHeads * headDim); null

@@ -1,12 +1,10 @@
+using ModelDsl.Core.Variants;
 using System.Text.Json.Serialization;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Sweeps;
 
 /// <summary>How the points of a sweep's grid are chosen.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(GridSearch), "grid")]
-[JsonDerivedType(typeof(CoordinateDescentSearch), "coordinateDescent")]
 public abstract record SearchSpec
 {
     /// <param name="gridSizes">Values per axis of the arm the search belongs to.</param>
@@ -14,6 +12,7 @@ public abstract record SearchSpec
 }
 
 /// <summary>Every point of the Cartesian product of the axes.</summary>
+[Kind("grid")]
 public sealed record GridSearch : SearchSpec
 {
     public override void Validate(Validator v, string path, IReadOnlyList<int> gridSizes) { }
@@ -25,6 +24,7 @@ public sealed record GridSearch : SearchSpec
 /// neighbour of the best has run. A move needs an improvement of at least TieThreshold (smaller
 /// differences are ties and keep the current point); diverged runs are never chosen.
 /// </summary>
+[Kind("coordinateDescent")]
 public sealed record CoordinateDescentSearch : SearchSpec
 {
     /// <summary>Grid index per axis to start from; null starts at the middle of every grid.</summary>

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Tasks;
@@ -9,6 +10,7 @@ namespace ModelDsl.Core.Tasks;
 /// difficulty knob. Tokens: values 0 .. m-1, then '=' (id m). Sequence: a_1 .. a_S '=' answer.
 /// The loss counts the answer tokens only.
 /// </summary>
+[Kind("chainedArithmetic")]
 public sealed record ChainedArithmetic : TaskSpec
 {
     public const int MaxModulus = 1000;

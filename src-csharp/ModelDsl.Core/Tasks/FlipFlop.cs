@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Tasks;
@@ -10,6 +11,7 @@ namespace ModelDsl.Core.Tasks;
 /// are ignore with probability IgnoreProbability, else write or read with equal probability.
 /// Training uses Pairs pairs, held-out sequences EvalPairs (length generalisation when longer).
 /// </summary>
+[Kind("flipFlop")]
 public sealed record FlipFlop : TaskSpec
 {
     public const int Zero = 0, One = 1, Write = 2, Read = 3, Ignore = 4;

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Tasks;
@@ -11,6 +12,7 @@ namespace ModelDsl.Core.Tasks;
 /// <c>x_1 '=' a_1 ';' ... x_m '=' a_m ';' x_q '=' a_q</c> where a is the running XORs c_1..c_k
 /// (chain of thought) or the label c_k alone. The loss counts every answer token.
 /// </summary>
+[Kind("parityInContext")]
 public sealed record ParityInContext : TaskSpec
 {
     public const int Zero = 0, One = 1, Separator = 2, ExampleSeparator = 3;

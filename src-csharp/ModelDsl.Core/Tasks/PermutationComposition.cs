@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Tasks;
@@ -10,6 +11,7 @@ namespace ModelDsl.Core.Tasks;
 /// these states, not the shifted inputs; the loss counts every position. Training uses Length,
 /// held-out sequences EvalLength (length generalisation when longer).
 /// </summary>
+[Kind("permutationComposition")]
 public sealed record PermutationComposition : TaskSpec
 {
     public const int MaxElements = 6;

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Tasks;
@@ -28,6 +29,7 @@ public enum MixtureGrouping
 /// its domain label. Token ids are shared (vocabulary = the largest component's); shorter sequences
 /// are right-padded with token 0 outside the loss.
 /// </summary>
+[Kind("taskMixture")]
 public sealed record TaskMixture : TaskSpec
 {
     public ValueList<MixtureComponent> Components { get; init; } = ValueList<MixtureComponent>.Empty;

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using System.Text.Json.Serialization;
 using ModelDsl.Core.Validation;
 
@@ -5,14 +6,6 @@ namespace ModelDsl.Core.Tasks;
 
 /// <summary>The data a model is trained and evaluated on. Each task kind is a subclass; the
 /// runtime's task registry turns it into a generator or loader with a verifier.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(SparseParity), "sparseParity")]
-[JsonDerivedType(typeof(TextCorpus), "textCorpus")]
-[JsonDerivedType(typeof(ParityInContext), "parityInContext")]
-[JsonDerivedType(typeof(PermutationComposition), "permutationComposition")]
-[JsonDerivedType(typeof(FlipFlop), "flipFlop")]
-[JsonDerivedType(typeof(ChainedArithmetic), "chainedArithmetic")]
-[JsonDerivedType(typeof(TaskMixture), "taskMixture")]
 public abstract record TaskSpec
 {
     /// <summary>Tokens the task uses (ids 0 .. VocabularySize-1); the model's vocab must cover them.</summary>
@@ -43,6 +36,7 @@ public abstract record TaskSpec
 /// c_1 = b_(s1), c_j = c_(j-1) xor b_(sj) before the answer c_k.
 /// Sequence: b_1 .. b_n  '='  (c_1 .. c_k | y). Loss on the tokens after '=' only.
 /// </summary>
+[Kind("sparseParity")]
 public sealed record SparseParity : TaskSpec
 {
     public const int Zero = 0, One = 1, Separator = 2, EndOfSequence = 3;
@@ -87,6 +81,7 @@ public enum TokenizerKind
 }
 
 /// <summary>A user's UTF-8 text file, tokenized, split into a training and a validation part.</summary>
+[Kind("textCorpus")]
 public sealed record TextCorpus : TaskSpec
 {
     public string Path { get; init; } = "";

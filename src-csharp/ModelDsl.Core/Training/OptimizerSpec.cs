@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using System.Text.Json.Serialization;
 using ModelDsl.Core.Validation;
 
@@ -10,18 +11,6 @@ namespace ModelDsl.Core.Training;
 /// the optimizer's clip scope, direction u, u += wd * W on the decayed group, W -= lr_t * u; so
 /// weight decay is scaled by the scheduled learning rate.
 /// </summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(AdamW), "adamW")]
-[JsonDerivedType(typeof(NAdamW), "nAdamW")]
-[JsonDerivedType(typeof(Mars), "mars")]
-[JsonDerivedType(typeof(Cautious), "cautious")]
-[JsonDerivedType(typeof(Lion), "lion")]
-[JsonDerivedType(typeof(AdamMini), "adamMini")]
-[JsonDerivedType(typeof(Muon), "muon")]
-[JsonDerivedType(typeof(Scion), "scion")]
-[JsonDerivedType(typeof(Kron), "kron")]
-[JsonDerivedType(typeof(Soap), "soap")]
-[JsonDerivedType(typeof(SophiaH), "sophiaH")]
 public abstract record OptimizerSpec
 {
     public double Lr { get; init; } = 1e-3;
@@ -38,6 +27,7 @@ public abstract record OptimizerSpec
 
 /// <summary>AdamW (Loshchilov and Hutter): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 /// W -= lr_t (mhat / (sqrt(vhat) + eps) + wd W).</summary>
+[Kind("adamW")]
 public sealed record AdamW : OptimizerSpec
 {
     public double Beta1 { get; init; } = 0.9;

@@ -8,7 +8,7 @@ public enum Precision
     Float32,
     /// <summary>fp64 weights and compute (for exactness checks).</summary>
     Float64,
-    /// <summary>fp32 master weights, bf16 compute copies.</summary>
+    /// <summary>fp32 master weights, bf16 compute copies. Not implemented yet: validation refuses it.</summary>
     BFloat16Mixed,
 }
 
@@ -52,6 +52,9 @@ public sealed record TrainingSpec
         v.Require(Device is "cpu" or "auto" || (Device?.StartsWith("cuda") ?? false), $"{path}.device",
             $"'{Device}' is not a device (use cpu, cuda, cuda:N or auto)");
         v.Require(Enum.IsDefined(Precision), $"{path}.precision", $"{Precision} is not a known precision");
+        // Declared so that specs can name it, refused until the runtime has a policy for it: a spec that validates must run.
+        v.Require(Precision != Precision.BFloat16Mixed, $"{path}.precision",
+            "bFloat16Mixed (fp32 master weights, bf16 compute) is not implemented yet; use float32 (or float64 for exactness checks)");
         if (Threads is { } t) v.Require(t >= 1, $"{path}.threads", $"{t} must be at least 1");
     }
 }

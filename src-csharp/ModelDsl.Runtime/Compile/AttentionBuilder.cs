@@ -1,12 +1,13 @@
+using ModelDsl.Runtime.Variants;
 using ModelDsl.Core.Model;
-using ModelDsl.Runtime.Layers;
+using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Compile;
 
 /// <summary>AttentionSpec -> sequence mixer. The position encoding decides the attention core.</summary>
 internal static class AttentionBuilder
 {
-    public static SequenceMixer Build(AttentionSpec spec, NormSpec blockNorm, BuildContext context, string path)
+    public static AttentionLayer Build(AttentionSpec spec, NormSpec blockNorm, BuildContext context, string path)
     {
         var model = context.Model;
         double? qkNormEps = spec.QkNorm ? NormBuilder.Epsilon(blockNorm, path) : null;
@@ -14,18 +15,7 @@ internal static class AttentionBuilder
             context.Dtype, context.Device, spec.Gate);
     }
 
-    private static AttentionCore BuildCore(AttentionSpec spec, BuildContext context, string path)
-    {
-        var model = context.Model;
-        var headDim = spec.EffectiveHeadDim(model.Width);
-        return spec.Position switch
-        {
-            Rope rope => new DotProductAttentionCore(spec.Heads, spec.EffectiveKvHeads, headDim,
-                new RotaryEmbedding(headDim, model.MaxSequenceLength, rope.Theta, context.Dtype, context.Device)),
-            NoPosition => new DotProductAttentionCore(spec.Heads, spec.EffectiveKvHeads, headDim, rotary: null),
-            PathPosition pathSpec => new PathAttentionCore(model.Width, spec.Heads, spec.EffectiveKvHeads, headDim, pathSpec.LowRank,
-                pathSpec.ShortConvKernel ?? 0, pathSpec.ForgetGate, context.Dtype, context.Device),
-            var other => throw new NotSupportedException($"{path}.position: the runtime has no attention core for position encoding '{other.GetType().Name}'"),
-        };
-    }
+    /// <summary>The core registered for the position encoding's kind, built from (position, attention, context).</summary>
+    private static AttentionCore BuildCore(AttentionSpec spec, BuildContext context, string path) =>
+        Implementations.Build<AttentionCore>(spec.Position, $"{path}.position", spec, context);
 }

@@ -5,4 +5,4 @@ namespace ModelDsl.Runtime.Compile;
 
 /// <summary>What every builder needs besides its own IR node: the enclosing model, the element
 /// type and the device the tensors are created on.</summary>
-internal sealed record BuildContext(ModelSpec Model, ScalarType Dtype, Device Device);
+public sealed record BuildContext(ModelSpec Model, ScalarType Dtype, Device Device);

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Variants;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Layers;
 
@@ -6,17 +7,7 @@ namespace ModelDsl.Runtime.Compile;
 /// <summary>FeedForwardSpec -> feed-forward layer.</summary>
 internal static class FeedForwardBuilder
 {
-    public static FeedForwardLayer Build(FeedForwardSpec spec, BuildContext context, string path)
-    {
-        var width = context.Model.Width;
-        return spec switch
-        {
-            DenseFeedForward { Activation: Activation.SwiGlu } dense =>
-                new SwiGluFeedForward(width, dense.EffectiveHidden(width), dense.Bias, context.Dtype, context.Device),
-            DenseFeedForward dense =>
-                new MlpFeedForward(width, dense.EffectiveHidden(width), dense.Activation, dense.Bias, context.Dtype, context.Device),
-            MoeFeedForward moe => new MixtureOfExpertsFeedForward(moe, width, path, context.Dtype, context.Device),
-            _ => throw new NotSupportedException($"{path}: the runtime has no layer for feed-forward '{spec.GetType().Name}'"),
-        };
-    }
+    /// <summary>The layer registered for the feed-forward's kind, built from (spec, context, path).</summary>
+    public static FeedForwardLayer Build(FeedForwardSpec spec, BuildContext context, string path) =>
+        Implementations.Build<FeedForwardLayer>(spec, path, context, path);
 }

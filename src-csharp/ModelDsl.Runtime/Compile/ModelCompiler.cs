@@ -2,6 +2,7 @@ using ModelDsl.Core.Model;
 using ModelDsl.Core.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Compile;
 

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Variants;
 using ModelDsl.Core.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,11 +9,9 @@ namespace ModelDsl.Runtime.Compile;
 /// <summary>NormSpec -> norm module.</summary>
 internal static class NormBuilder
 {
-    public static nn.Module<Tensor, Tensor> Build(NormSpec spec, long dimension, BuildContext context, string path) => spec switch
-    {
-        RmsNormSpec rms => new Layers.RmsNorm(dimension, rms.Eps, context.Dtype, context.Device),
-        _ => throw new NotSupportedException($"{path}: the runtime has no layer for norm '{spec.GetType().Name}'"),
-    };
+    /// <summary>The layer registered for the norm's kind, built from (spec, dimension, context).</summary>
+    public static nn.Module<Tensor, Tensor> Build(NormSpec spec, long dimension, BuildContext context, string path) =>
+        Implementations.Build<nn.Module<Tensor, Tensor>>(spec, path, dimension, context);
 
     /// <summary>The epsilon a norm spec uses, for QK-norm inside attention.</summary>
     public static double Epsilon(NormSpec spec, string path) => spec switch

@@ -1,7 +1,9 @@
 using ModelDsl.Core.Model;
+using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Compile;
 
@@ -17,20 +19,20 @@ internal static class ParameterInitializer
     public static void Initialize(LanguageModel model, InitSpec init, long seed)
     {
         using var generator = new torch.Generator(unchecked((ulong)seed), torch.CPU);
-        var residualOutputs = model.ResidualOutputWeights().ToHashSet();
         var residualScale = init.ScaleResidualOutputs ? 1.0 / Math.Sqrt(2.0 * model.Spec.Blocks.Count) : 1.0;
         using var noGrad = torch.no_grad();
-        foreach (var (name, parameter, role, _) in model.NamedParameters())
+        foreach (var p in model.NamedParameters())
         {
-            switch (role)
+            var parameter = p.Parameter;
+            switch (p.Role)
             {
                 case ParameterRole.Embedding: FillNormal(parameter, init.EmbeddingStd, generator); break;
                 case ParameterRole.Head: FillNormal(parameter, init.Std, generator); break;
-                case ParameterRole.HiddenMatrix:
-                    FillNormal(parameter, residualOutputs.Contains(name) ? init.Std * residualScale : init.Std, generator); break;
+                case var role when role.MatrixGroup():
+                    FillNormal(parameter, p.ResidualOutput ? init.Std * residualScale : init.Std, generator); break;
                 case ParameterRole.Norm: parameter.fill_(1.0); break;
                 case ParameterRole.Bias: parameter.zero_(); break;
-                default: throw new InvalidOperationException($"no initialisation rule for {name} ({role})");
+                default: throw new InvalidOperationException($"no initialisation rule for {p.Name} ({p.Role})");
             }
         }
     }

@@ -1,5 +1,6 @@
 using ModelDsl.Runtime.Layers;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Eval;
 

@@ -1,5 +1,5 @@
 using ModelDsl.Runtime.Tasks;
-using ModelDsl.Runtime.Training;
+using ModelDsl.Runtime.Losses;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Eval;
@@ -23,6 +23,7 @@ public static class Evaluator
             for (var i = 0; i < batches; i++)
             {
                 using var batch = task.ValidationBatch(i, batchSize);
+                TokenRange.Check(batch.Inputs, task.VocabularySize, $"validation batch {i} of task {task.Spec.GetType().Name}");
                 var logits = model.forward(batch.Inputs.to(device));
                 lossSum += MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device)).to(ScalarType.Float64).item<double>();
                 tokens += batch.LossMask.sum().to(ScalarType.Float64).item<double>();

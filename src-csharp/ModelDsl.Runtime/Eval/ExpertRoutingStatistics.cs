@@ -1,6 +1,8 @@
+using ModelDsl.Runtime.Model;
 using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Moe;
 
 namespace ModelDsl.Runtime.Eval;
 
@@ -10,7 +12,7 @@ namespace ModelDsl.Runtime.Eval;
 /// sets <see cref="CurrentDomains"/> (a batch's Domains, int64 [B]) before each forward; without
 /// domains every token counts as domain 0.
 /// </summary>
-public sealed class ExpertRoutingStatistics : IDisposable
+public sealed class ExpertRoutingStatistics : IStepParticipant, IDisposable
 {
     private readonly IReadOnlyList<MixtureOfExpertsFeedForward> layers;
     private readonly double[][,] slots;
@@ -28,6 +30,28 @@ public sealed class ExpertRoutingStatistics : IDisposable
             var index = i;
             layers[i].RoutingObserver = record => Observe(index, record);
         }
+    }
+
+    /// <summary>Statistics over the model's MoE layers, or null when it has none.</summary>
+    public static ExpertRoutingStatistics? For(nn.Module model, ITask task)
+    {
+        var layers = ModuleSearch.Distinct<MixtureOfExpertsFeedForward>(model);
+        return layers.Count == 0 ? null : new ExpertRoutingStatistics(layers, DomainsOf(task));
+    }
+
+    /// <summary>A training step's routing is recorded from its first micro-batch to its last.</summary>
+    void IStepParticipant.BeginStep()
+    {
+        Clear();
+        Recording = true;
+    }
+
+    void IStepParticipant.BeforeForward(Batch batch) => CurrentDomains = batch.Domains;
+
+    void IStepParticipant.EndForwards()
+    {
+        Recording = false;
+        CurrentDomains = null;
     }
 
     /// <summary>The domain labels of a task: a mixture's components, otherwise one "all".</summary>
@@ -75,6 +99,7 @@ public sealed class ExpertRoutingStatistics : IDisposable
     /// </summary>
     public IReadOnlyList<LayerRouting> MeasureValidation(nn.Module<Tensor, Tensor> model, ITask task, int batches, int batchSize, Device device)
     {
+        var participants = StepParticipants.Of(model);
         using var noGrad = no_grad();
         var wasTraining = model.training;
         model.eval();
@@ -87,7 +112,7 @@ public sealed class ExpertRoutingStatistics : IDisposable
                 using var scope = NewDisposeScope();
                 using var batch = task.ValidationBatch(i, batchSize);
                 CurrentDomains = batch.Domains;
-                Training.MixtureOfExpertsTraining.SetPadding(layers, batch.Padding);
+                participants.BeforeForward(batch);
                 model.forward(batch.Inputs.to(device));
             }
             return Snapshot();
@@ -96,7 +121,7 @@ public sealed class ExpertRoutingStatistics : IDisposable
         {
             Recording = false;
             CurrentDomains = null;
-            Training.MixtureOfExpertsTraining.SetPadding(layers, null);
+            participants.EndForwards();
             if (wasTraining) model.train();
         }
     }

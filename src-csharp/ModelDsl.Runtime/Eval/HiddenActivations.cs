@@ -1,6 +1,7 @@
-using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Eval;
 

@@ -1,8 +1,8 @@
 using ModelDsl.Core.Generation;
 using ModelDsl.Core.Validation;
-using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Generation;
 
@@ -27,6 +27,7 @@ public static class Generator
         if (prompts.dtype != ScalarType.Int64 || prompts.dim() != 2 || prompts.shape[0] < 1 || prompts.shape[1] < 1)
             throw new ArgumentException($"prompts must be a non-empty int64 tensor [batch, length], got {prompts.dtype} [{string.Join(", ", prompts.shape)}]", nameof(prompts));
         if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "must be zero or positive");
+        ModelDsl.Runtime.Tasks.TokenRange.Check(prompts, model.Spec.Vocab, "prompts");
         var (batch, promptLength) = ((int)prompts.shape[0], (int)prompts.shape[1]);
         var total = promptLength + maxNewTokens;
         if (total > model.Spec.MaxSequenceLength)

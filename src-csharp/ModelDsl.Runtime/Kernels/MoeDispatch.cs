@@ -25,8 +25,11 @@ public static class MoeDispatch
         var k = experts.shape[1];
         var flatExperts = experts.reshape(-1);
         var (sortedExperts, order) = flatExperts.sort(dim: 0, descending: false, stable: true);
-        // One host transfer: segment lengths decide the per-expert narrow() below.
+        // One host transfer: segment lengths decide the per-expert split below. It also checks the
+        // ids without a second synchronisation: an id >= E lengthens the counts (a negative one makes bincount throw).
         var counts = flatExperts.bincount(null, expertCount).cpu().data<long>().ToArray();
+        if (counts.Length != expertCount)
+            throw new ArgumentException($"expert ids must lie in [0, {expertCount}), got ids up to {counts.Length - 1}");
 
         var keptSlots = ones(flatExperts.shape[0], ScalarType.Bool, x.device);
         long dropped = 0;
@@ -82,11 +85,5 @@ public static class MoeDispatch
         if (!weights.shape.SequenceEqual(experts.shape))
             throw new ArgumentException($"combine weights [{string.Join(", ", weights.shape)}] must match expert ids [{string.Join(", ", experts.shape)}]");
         if (capacity is < 0) throw new ArgumentException($"capacity {capacity} must be non-negative");
-        if (experts.numel() > 0)
-        {
-            var (low, high) = (experts.min().item<long>(), experts.max().item<long>());
-            if (low < 0 || high >= expertWeights.Experts)
-                throw new ArgumentException($"expert ids must lie in [0, {expertWeights.Experts}), got {low}..{high}");
-        }
     }
 }

@@ -1,5 +1,9 @@
+using ModelDsl.Core.Model;
+using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Layers;
 
@@ -7,18 +11,24 @@ namespace ModelDsl.Runtime.Layers;
 /// The per-token half of a block: [B, T, width] to [B, T, width]. Layers that carry a training
 /// loss of their own (mixture-of-experts balance) report it through <see cref="AuxiliaryLosses"/>.
 /// </summary>
-public abstract class FeedForwardLayer : nn.Module<Tensor, Tensor>, IDescribable
+public abstract class FeedForwardLayer : nn.Module<Tensor, Tensor>, IDescribable, IPublishesParameters
 {
     protected FeedForwardLayer(string name) : base(name) { }
 
     public virtual Tensor Forward(Tensor x, AuxiliaryLosses losses) => forward(x);
 
-    /// <summary>Names (relative to this module) of the projections that write into the residual stream.</summary>
-    public abstract IEnumerable<string> ResidualOutputWeights { get; }
+    /// <summary>Roles, fused row blocks and residual outputs of this layer's parameters (names relative to it).</summary>
+    public abstract IEnumerable<ParameterFacts> PublishedParameters { get; }
 
-    /// <summary>Fused weights (names relative to this module) with the row counts of the logical
-    /// matrices stacked in them; see <see cref="Compile.NamedParameter.RowBlocks"/>.</summary>
-    public virtual IReadOnlyDictionary<string, long[]> FusedRowBlocks { get; } = new Dictionary<string, long[]>();
+    /// <summary>A dense feed-forward: SwiGLU, or a two-layer MLP with GELU or ReLU.</summary>
+    [Implements(typeof(DenseFeedForward))]
+    public static FeedForwardLayer Build(DenseFeedForward dense, BuildContext context, string path)
+    {
+        var width = context.Model.Width;
+        return dense.Activation == Activation.SwiGlu
+            ? new SwiGluFeedForward(width, dense.EffectiveHidden(width), dense.Bias, context.Dtype, context.Device)
+            : new MlpFeedForward(width, dense.EffectiveHidden(width), dense.Activation, dense.Bias, context.Dtype, context.Device);
+    }
 
     public abstract string Kind { get; }
     public abstract string Shape { get; }

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Parameters;
 using ModelDsl.Core.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -36,7 +37,7 @@ public sealed class MlpFeedForward : FeedForwardLayer
         return down.forward(Activation == Activation.Gelu ? nn.functional.gelu(h) : nn.functional.relu(h));
     }
 
-    public override IEnumerable<string> ResidualOutputWeights => ["down.weight"];
+    public override IEnumerable<ParameterFacts> PublishedParameters => [new("down.weight") { ResidualOutput = true }];
     public override string Kind => $"{(Activation == Activation.Gelu ? "GELU" : "ReLU")} feed-forward (hidden {Hidden})";
     public override string Shape => $"{Width} -> {Width}";
 }

@@ -1,6 +1,8 @@
+using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Layers;
 
@@ -12,6 +14,10 @@ namespace ModelDsl.Runtime.Layers;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>, IDescribable
 {
     private readonly Parameter weight;
+
+    [Implements(typeof(Core.Model.RmsNorm))]
+    public static nn.Module<Tensor, Tensor> Build(Core.Model.RmsNorm spec, long dimension, BuildContext context) =>
+        new RmsNorm(dimension, spec.Eps, context.Dtype, context.Device);
 
     public RmsNorm(long dimension, double eps, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(RmsNorm))
     {

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,12 +35,8 @@ public sealed class SwiGluFeedForward : FeedForwardLayer
         return down.forward(nn.functional.silu(halves[0]) * halves[1]);
     }
 
-    public override IEnumerable<string> ResidualOutputWeights => ["down.weight"];
-
-    public override IReadOnlyDictionary<string, long[]> FusedRowBlocks => new Dictionary<string, long[]>
-    {
-        ["gateUp.weight"] = [Hidden, Hidden],
-    };
+    public override IEnumerable<ParameterFacts> PublishedParameters =>
+        [new("gateUp.weight") { RowBlocks = [Hidden, Hidden] }, new("down.weight") { ResidualOutput = true }];
     public override string Kind => $"SwiGLU feed-forward (hidden {Hidden})";
     public override string Shape => $"{Width} -> {Width}";
 }

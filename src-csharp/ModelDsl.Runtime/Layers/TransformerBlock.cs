@@ -1,5 +1,7 @@
+using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Layers;
 
@@ -7,9 +9,9 @@ namespace ModelDsl.Runtime.Layers;
 /// A pre-norm residual block (Xiong et al. 2020): h = x + mixer(norm(x)); y = h + ffn(norm(h)).
 /// The mixer and the feed-forward are chosen per block, so stacks can be heterogeneous.
 /// </summary>
-public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
+public sealed class TransformerBlock : nn.Module<Tensor, Tensor>, IPublishesParameters
 {
-    public TransformerBlock(nn.Module<Tensor, Tensor> attentionNorm, SequenceMixer attention,
+    public TransformerBlock(nn.Module<Tensor, Tensor> attentionNorm, AttentionLayer attention,
         nn.Module<Tensor, Tensor> feedForwardNorm, FeedForwardLayer feedForward) : base(nameof(TransformerBlock))
     {
         AttentionNorm = attentionNorm;
@@ -23,11 +25,11 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     }
 
     public nn.Module<Tensor, Tensor> AttentionNorm { get; }
-    public SequenceMixer Attention { get; }
+    public AttentionLayer Attention { get; }
     public nn.Module<Tensor, Tensor> FeedForwardNorm { get; }
     public FeedForwardLayer FeedForward { get; }
 
-    public Tensor Forward(Tensor x, MixerCache? cache, long start, AuxiliaryLosses losses)
+    public Tensor Forward(Tensor x, LayerCache? cache, long start, AuxiliaryLosses losses)
     {
         var h = x + Attention.Forward(AttentionNorm.forward(x), cache, start);
         return h + FeedForward.Forward(FeedForwardNorm.forward(h), losses);
@@ -35,13 +37,5 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, null, 0, new AuxiliaryLosses());
 
-    /// <summary>Residual-output weights, named relative to this block.</summary>
-    /// <summary>Fused weights, named relative to this block, with their row blocks.</summary>
-    public IEnumerable<KeyValuePair<string, long[]>> FusedRowBlocks =>
-        Attention.FusedRowBlocks.Select(p => KeyValuePair.Create("attention." + p.Key, p.Value))
-            .Concat(FeedForward.FusedRowBlocks.Select(p => KeyValuePair.Create("feedForward." + p.Key, p.Value)));
-
-    public IEnumerable<string> ResidualOutputWeights =>
-        Attention.ResidualOutputWeights.Select(n => "attention." + n)
-            .Concat(FeedForward.ResidualOutputWeights.Select(n => "feedForward." + n));
+    public IEnumerable<ParameterFacts> PublishedParameters => [.. Attention.Under("attention"), .. FeedForward.Under("feedForward")];
 }

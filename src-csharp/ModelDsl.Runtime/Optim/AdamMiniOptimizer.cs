@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -7,12 +8,12 @@ namespace ModelDsl.Runtime.Optim;
 /// Adam-mini (Zhang et al. 2024): one second moment per block, v_b = b2 v_b + (1-b2) mean_b(g^2).
 /// Blocks are rows of the matrix viewed as [rows, -1] (one output neuron, or one embedding row),
 /// except the query and key rows of a fused attention projection, whose blocks are whole heads
-/// when <see cref="AttentionLayout"/> says where they are; norms and biases are one block each.
+/// (the heads its layer published, <see cref="NamedParameter.HeadBlocks"/>); norms and biases are one block each.
 /// </summary>
-public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm,
-    AttentionLayout? attention = null)
+[Implements(typeof(Core.Training.AdamMini))]
+public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "adamMini", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "adamMini", 1.0, p.Role.Decayed(), clipped: true)))
 {
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
@@ -29,7 +30,7 @@ public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList
     {
         if (gradient.dim() < 2) return gradient.square().mean().reshape(1);
         var rows = gradient.square().reshape(gradient.shape[0], -1).mean([1]);
-        if (attention?.QueryKeyRows(slot.Name) is not { } headRows) return rows;
+        if (slot.HeadBlocks is not { } headRows) return rows;
         // Query and key rows (the first headRows.Count * headDim rows) are averaged per head.
         var headCount = headRows.Heads;
         var perHead = rows[..(int)(headCount * headRows.HeadDim)].reshape(headCount, headRows.HeadDim).mean([1]);
@@ -43,20 +44,11 @@ public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList
         if (shape.Length < 2) return perBlock.expand(shape);
         var columns = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
         Tensor perRow = perBlock;
-        if (attention?.QueryKeyRows(slot.Name) is { } headRows)
+        if (slot.HeadBlocks is { } headRows)
         {
             var headPart = perBlock[..(int)headRows.Heads].repeat_interleave(headRows.HeadDim);
             perRow = cat([headPart, perBlock[(int)headRows.Heads..]]);
         }
         return perRow.reshape(-1, 1).expand(shape[0], columns);
     }
-}
-
-/// <summary>Query/key heads at the top of a fused attention projection: Heads blocks of HeadDim rows each.</summary>
-public sealed record QueryKeyHeads(long Heads, long HeadDim);
-
-/// <summary>Where the per-head blocks of Adam-mini lie: fused projections by parameter name.</summary>
-public sealed class AttentionLayout(Func<string, QueryKeyHeads?> queryKeyRows)
-{
-    public QueryKeyHeads? QueryKeyRows(string parameterName) => queryKeyRows(parameterName);
 }

@@ -1,12 +1,14 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
 /// <summary>AdamW (Loshchilov and Hutter 2019): u = mhat / (sqrt(vhat) + eps) on every parameter; clipping over all of them.</summary>
+[Implements(typeof(Core.Training.AdamW))]
 public sealed class AdamWOptimizer(Core.Training.AdamW spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "adamW", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "adamW", 1.0, p.Role.Decayed(), clipped: true)))
 {
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {

@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -14,9 +15,10 @@ namespace ModelDsl.Runtime.Optim;
 /// B = Q^{-T} V for V ~ N(0, I); Q_i -= lr_p triu(A A^T - B B^T) / ||A A^T + B B^T|| Q_i per side
 /// (the norm a lower bound of the spectral norm; diagonal factors use the max norm).
 /// </summary>
+[Implements(typeof(Core.Training.Kron))]
 public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "kron", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "kron", 1.0, p.Role.Decayed(), clipped: true)))
 {
     private const double Tiny = 1e-30;
     private const double MaxUpdateRms = 1.1;

@@ -1,12 +1,14 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
 /// <summary>Lion (Chen et al. 2023): u = sign(b1 m + (1-b1) g), then m = b2 m + (1-b2) g.</summary>
+[Implements(typeof(Core.Training.Lion))]
 public sealed class LionOptimizer(Core.Training.Lion spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "lion", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "lion", 1.0, p.Role.Decayed(), clipped: true)))
 {
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {

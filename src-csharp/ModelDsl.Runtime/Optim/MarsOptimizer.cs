@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -8,9 +9,10 @@ namespace ModelDsl.Runtime.Optim;
 /// rescaled to norm 1 per tensor when larger, then Adam on c. At the first step g_prev = g (c = g).
 /// g is the gradient after the trainer's global clip.
 /// </summary>
+[Implements(typeof(Core.Training.Mars))]
 public sealed class MarsOptimizer(Core.Training.Mars spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "mars", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "mars", 1.0, p.Role.Decayed(), clipped: true)))
 {
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {

@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -10,12 +11,14 @@ namespace ModelDsl.Runtime.Optim;
 /// AdamLrRatio x LR. Only the AdamW group is clipped: the orthogonalised update ignores the
 /// gradient's scale, and the reference code clips the AdamW parameters alone.
 /// </summary>
+[Implements(typeof(Core.Training.Muon))]
 public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm, parameters.Select(p => IsMatrix(p)
-        ? new ParameterSlot(p, "muon", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: false)
-        : new ParameterSlot(p, "adamW", spec.AdamLrRatio, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        ? new ParameterSlot(p, "muon", 1.0, p.Role.Decayed(), clipped: false)
+        : new ParameterSlot(p, "adamW", spec.AdamLrRatio, p.Role.Decayed(), clipped: true)))
 {
-    public static bool IsMatrix(NamedParameter p) => p.Role == ParameterRole.HiddenMatrix && p.Parameter.dim() >= 2;
+    /// <summary>Orthogonalised: parameters in the matrix group of <see cref="ParameterRoles"/> with at least 2 dimensions.</summary>
+    public static bool IsMatrix(NamedParameter p) => p.Role.MatrixGroup() && p.Parameter.dim() >= 2;
 
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {

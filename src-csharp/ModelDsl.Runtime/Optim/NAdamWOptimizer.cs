@@ -1,12 +1,14 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
 /// <summary>NAdamW (Dozat 2016): the Nesterov first moment mhat = b1 m / (1 - b1^(t+1)) + (1 - b1) g / (1 - b1^t).</summary>
+[Implements(typeof(Core.Training.NAdamW))]
 public sealed class NAdamWOptimizer(Core.Training.NAdamW spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "nAdamW", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "nAdamW", 1.0, p.Role.Decayed(), clipped: true)))
 {
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {

@@ -1,4 +1,4 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,6 +16,8 @@ public sealed class ParameterSlot(NamedParameter parameter, string group, double
     public ParameterRole Role => parameter.Role;
     /// <summary>Row counts of the logical matrices in a fused weight; null for one matrix.</summary>
     public IReadOnlyList<long>? RowBlocks => parameter.RowBlocks;
+    /// <summary>Query/key heads of a fused attention projection; null elsewhere.</summary>
+    public QueryKeyHeads? HeadBlocks => parameter.HeadBlocks;
     public string Group { get; } = group;
     public double LrRatio { get; } = lrRatio;
     public bool Decay { get; } = decay;
@@ -44,7 +46,4 @@ public sealed class ParameterSlot(NamedParameter parameter, string group, double
         if (State.Remove(key, out var old) && !ReferenceEquals(old, kept)) old.Dispose();
         State[key] = kept;
     }
-
-    /// <summary>Weight decay applies to hidden matrices and an untied head, never to embeddings, norm gains or biases.</summary>
-    public static bool DecayedRole(ParameterRole role) => role is ParameterRole.HiddenMatrix or ParameterRole.Head;
 }

@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -8,10 +9,11 @@ namespace ModelDsl.Runtime.Optim;
 /// along NS(B) sqrt(max(1, out/in)) (the spectral-norm LMO), everything else along sign(B) at
 /// SignumLrRatio x LR (the max-norm LMO). Clipping, when configured, covers all parameters.
 /// </summary>
+[Implements(typeof(Core.Training.Scion))]
 public sealed class ScionOptimizer(Core.Training.Scion spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm, parameters.Select(p => MuonOptimizer.IsMatrix(p)
-        ? new ParameterSlot(p, "spectral", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)
-        : new ParameterSlot(p, "signum", spec.SignumLrRatio, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        ? new ParameterSlot(p, "spectral", 1.0, p.Role.Decayed(), clipped: true)
+        : new ParameterSlot(p, "signum", spec.SignumLrRatio, p.Role.Decayed(), clipped: true)))
 {
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {

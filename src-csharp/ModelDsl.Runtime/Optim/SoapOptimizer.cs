@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -13,9 +14,10 @@ namespace ModelDsl.Runtime.Optim;
 /// moment is re-projected (back to the parameter space with the old basis, into the new one).
 /// Preconditioners are float32 (float64 for float64 parameters).
 /// </summary>
+[Implements(typeof(Core.Training.Soap))]
 public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "soap", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "soap", 1.0, p.Role.Decayed(), clipped: true)))
 {
     /// <summary>Diagonal jitter for the eigendecomposition: 1e-30 vanishes in float32 and eigh can fail to converge.</summary>
     private const double EighJitter = 1e-20;

@@ -1,5 +1,6 @@
-using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -9,9 +10,10 @@ namespace ModelDsl.Runtime.Optim;
 /// z comes from a generator seeded by the step number, so a resumed run draws the same z. H z is
 /// asked of <see cref="StepContext.HessianVectorProduct"/> (double backward over the same global batch).
 /// </summary>
+[Implements(typeof(Core.Training.SophiaH))]
 public sealed class SophiaHOptimizer(Core.Training.SophiaH spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
-        parameters.Select(p => new ParameterSlot(p, "sophiaH", 1.0, ParameterSlot.DecayedRole(p.Role), clipped: true)))
+        parameters.Select(p => new ParameterSlot(p, "sophiaH", 1.0, p.Role.Decayed(), clipped: true)))
 {
     public override bool NeedsHessianVectorProduct => StepCount % spec.HessianInterval == 0;
 

@@ -1,4 +1,5 @@
 using ModelDsl.Core.Tasks;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -7,6 +8,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// answer is the running sums s_1 .. s_S (chain of thought) or s_S. <see cref="ReferenceSolution"/>
 /// gives the step-by-step solution for any problem, also when the model is trained without it.
 /// </summary>
+[Implements(typeof(ChainedArithmetic))]
 public sealed class ChainedArithmeticTask : ITask
 {
     private const long TrainingStream = 1, ValidationStream = 3, EvalStream = 4;

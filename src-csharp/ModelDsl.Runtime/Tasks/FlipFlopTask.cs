@@ -1,4 +1,5 @@
 using ModelDsl.Core.Tasks;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -7,6 +8,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// counts the bits that follow a read. Evaluation problems end with the final read: the completion
 /// is one token, the most recently written bit. Training uses Pairs pairs, held-out data EvalPairs.
 /// </summary>
+[Implements(typeof(FlipFlop))]
 public sealed class FlipFlopTask : ITask
 {
     private const long TrainingStream = 1, ValidationStream = 3, EvalStream = 4;

@@ -1,4 +1,5 @@
 using ModelDsl.Core.Tasks;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -9,6 +10,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// training task and fresh inputs per sequence; validation batches and evaluation problems draw
 /// held-out tasks, so accuracy measures generalisation to unseen tasks.
 /// </summary>
+[Implements(typeof(ParityInContext))]
 public sealed class ParityInContextTask : ITask
 {
     private const long TrainingStream = 1, ValidationStream = 3, EvalStream = 4, SplitStream = 5, TrainingTaskEvalStream = 6;

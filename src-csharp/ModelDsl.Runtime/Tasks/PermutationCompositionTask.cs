@@ -1,5 +1,6 @@
 using ModelDsl.Core.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -10,6 +11,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// a prompt g_1 .. g_L yields the model's final state p_L, which <see cref="Verify"/> checks.
 /// Training sequences have Length permutations; validation and evaluation ones EvalLength.
 /// </summary>
+[Implements(typeof(PermutationComposition))]
 public sealed class PermutationCompositionTask : ITask
 {
     private const long TrainingStream = 1, ValidationStream = 3, EvalStream = 4;

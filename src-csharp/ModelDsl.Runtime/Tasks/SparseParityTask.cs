@@ -1,5 +1,6 @@
 using ModelDsl.Core.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -9,6 +10,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// indices (with chain of thought, A = k) or the single label c_k (A = 1). Inputs are the first
 /// n + A tokens, targets the last n + A, and the loss counts only where the target is an answer token.
 /// </summary>
+[Implements(typeof(SparseParity))]
 public sealed class SparseParityTask : ITask
 {
     // Independent random streams; held-out data never shares a stream with training data.

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ModelDsl.Core.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -11,6 +12,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// deterministic as its components. Rows are right-padded with token 0 outside the loss (causal
 /// attention never looks right, so padding changes no counted prediction). Batches carry Domains.
 /// </summary>
+[Implements(typeof(TaskMixture))]
 public sealed class TaskMixtureTask : ITask
 {
     private const long DomainStream = 11, ValidationDomainStream = 12, EvalDomainStream = 13, ComponentSeedStream = 14;

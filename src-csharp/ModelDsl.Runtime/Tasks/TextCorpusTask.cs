@@ -1,5 +1,6 @@
 using ModelDsl.Core.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Tasks;
 
@@ -9,6 +10,7 @@ namespace ModelDsl.Runtime.Tasks;
 /// offsets drawn per (seed, step, micro-batch); validation windows are fixed, non-overlapping
 /// inputs laid out from the start of the held-out part. The loss counts every position.
 /// </summary>
+[Implements(typeof(TextCorpus))]
 public sealed class TextCorpusTask : ITask
 {
     private const long TrainingStream = 1;

@@ -1,7 +1,8 @@
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Losses;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Training;
 

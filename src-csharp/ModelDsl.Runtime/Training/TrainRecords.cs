@@ -28,7 +28,7 @@ public sealed class TrainOptions
     public Action<EvalResult>? OnEval { get; init; }
     /// <summary>Sums each MoE layer's per-micro-batch expert counts over data-parallel replicas for
     /// global-batch balancing; null means a single process (identity).</summary>
-    public ModelDsl.Runtime.Layers.IExpertLoadReducer? ExpertLoadReducer { get; init; }
+    public ModelDsl.Runtime.Moe.IExpertLoadReducer? ExpertLoadReducer { get; init; }
     /// <summary>For models with mixture-of-experts layers: after every optimizer step, each layer's
     /// routing over that step's global batch (per domain when the task is a mixture).</summary>
     public Action<long, IReadOnlyList<ModelDsl.Runtime.Eval.LayerRouting>>? OnRouting { get; init; }

@@ -1,5 +1,4 @@
-using ModelDsl.Runtime.Compile;
-using ModelDsl.Runtime.Optim;
+using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Training;
@@ -16,8 +15,6 @@ public sealed record TrainableModel(
     long NonEmbeddingParameterCount,
     Func<Tensor, int, Tensor> GenerateGreedy)
 {
-    /// <summary>Where fused query/key heads lie (Adam-mini's per-head blocks); null when unknown.</summary>
-    public AttentionLayout? Attention { get; init; }
 }
 
 /// <summary>Builds the model for a spec: the model spec, element type, device and seed.</summary>

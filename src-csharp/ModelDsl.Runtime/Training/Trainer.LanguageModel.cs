@@ -17,18 +17,6 @@ public static partial class Trainer
     {
         var model = ModelCompiler.Build(spec, dtype, device, seed);
         return new TrainableModel(model, model.NamedParameters(), model.ParameterCount, model.NonEmbeddingParameterCount,
-            (prompts, newTokens) => ModelDsl.Runtime.Generation.Generator.Generate(model, prompts, newTokens, Greedy))
-        {
-            Attention = new ModelDsl.Runtime.Optim.AttentionLayout(name => QueryKeyHeads(spec, name)),
-        };
-    }
-
-    /// <summary>The fused projection "blocks.i.attention.qkv.weight" stacks Heads query heads, then KvHeads key heads, then values.</summary>
-    private static ModelDsl.Runtime.Optim.QueryKeyHeads? QueryKeyHeads(ModelDsl.Core.Model.ModelSpec spec, string name)
-    {
-        var parts = name.Split('.');
-        if (parts is not ["blocks", var index, "attention", "qkv", "weight"] || !int.TryParse(index, out var block)) return null;
-        var attention = spec.Blocks.ElementAt(block).Mixer;
-        return new ModelDsl.Runtime.Optim.QueryKeyHeads(attention.Heads + attention.EffectiveKvHeads, attention.EffectiveHeadDim(spec.Width));
+            (prompts, newTokens) => ModelDsl.Runtime.Generation.Generator.Generate(model, prompts, newTokens, Greedy));
     }
 }

@@ -1,16 +1,17 @@
+using ModelDsl.Core.Variants;
+using ModelDsl.Runtime.Parameters;
+using ModelDsl.Runtime.Model;
 using System.Diagnostics;
 using ModelDsl.Core;
 using ModelDsl.Core.Json;
 using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Eval;
-using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Runs;
-using ModelDsl.Runtime.Schedules;
 using ModelDsl.Runtime.Tasks;
-using ModelDsl.Runtime.Compile;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+using ModelDsl.Runtime.Moe;
 
 namespace ModelDsl.Runtime.Training;
 
@@ -46,7 +47,7 @@ public static partial class Trainer
 
         var model = buildModel(spec.Model, dtype, device, training.Seed);
         using var module = model.Module;
-        using var optimizer = OptimizerFactory.Create(training.Optimizer, model.Parameters, training.ClipGradNorm, model.Attention);
+        using var optimizer = OptimizerFactory.Create(training.Optimizer, model.Parameters, training.ClipGradNorm);
 
         var sequenceLength = task.SequenceLength;
         var tokensPerStep = (long)training.GlobalBatch * sequenceLength;
@@ -69,9 +70,10 @@ public static partial class Trainer
         foreach (var problem in skipped)
             metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
 
-        var mixtures = MixtureOfExpertsTraining.Layers(module);
-        foreach (var layer in mixtures) layer.LoadReducer = options.ExpertLoadReducer ?? SingleProcessLoadReducer.Instance;
-        using var routing = mixtures.Count > 0 ? new ExpertRoutingStatistics(mixtures, ExpertRoutingStatistics.DomainsOf(task)) : null;
+        var participants = StepParticipants.Of(module);
+        participants.UseReducer(options.ExpertLoadReducer ?? SingleProcessLoadReducer.Instance);
+        using var routing = ExpertRoutingStatistics.For(module, task);
+        var context = new StepContext(module, optimizer, model.Parameters, task, training, device, participants.With(routing), spec.Model.Vocab);
 
         module.train();
         var clock = Stopwatch.StartNew();
@@ -80,9 +82,9 @@ public static partial class Trainer
         var step = startStep;
         while (step < totalSteps)
         {
-            var multiplier = LearningRateSchedule.Multiplier(training.Schedule, step, totalSteps);
+            var multiplier = training.Schedule.Multiplier(step, totalSteps);
             var learningRate = training.Optimizer.Lr * multiplier;
-            var (stepLoss, gradNorm) = TrainStep(module, optimizer, model.Parameters, task, training, step, multiplier, device, mixtures, routing);
+            var (stepLoss, gradNorm) = TrainStep(context, step, multiplier);
             var loss = stepLoss.LanguageModel;
             step++;
             losses.Add(loss);
@@ -150,48 +152,44 @@ public static partial class Trainer
         return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
     }
 
+    /// <summary>What every training step works with: the model, its optimizer and parameters, the
+    /// data, the settings, the device, and the step participants of the model (its MoE layers and
+    /// the routing statistics, for example), which the loop calls without knowing their types.</summary>
+    private sealed record StepContext(nn.Module<Tensor, Tensor> Module, IOptimizer Optimizer, IReadOnlyList<NamedParameter> Parameters,
+        ITask Task, TrainingSpec Training, Device Device, StepParticipants Participants, long Vocab);
+
     /// <summary>
     /// One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).
     /// Gradient clipping (TrainingSpec.ClipGradNorm) is done by the optimizer over its own clip scope
     /// (all parameters, except Muon: its AdamW group only); the returned norm is the global one before clipping.
-    /// Global-batch MoE counts start from zero here, before the first micro-batch of every step, so
-    /// they cover exactly this step's micro-batches (also right after a resume). Routing statistics
-    /// record the micro-batch forwards only (not the Hessian-vector passes).
+    /// Participants begin the step before the first micro-batch (so global-batch MoE counts cover
+    /// exactly this step's micro-batches, also right after a resume), see each micro-batch before its
+    /// forward, and end after the last one: routing statistics record the micro-batch forwards only
+    /// (not the Hessian-vector passes).
     /// </summary>
-    private static (AccumulatedLoss Loss, double GradNorm) TrainStep(nn.Module<Tensor, Tensor> module, IOptimizer optimizer,
-        IReadOnlyList<NamedParameter> parameters, ITask task, TrainingSpec training, long step, double learningRateMultiplier, Device device,
-        IReadOnlyList<MixtureOfExpertsFeedForward> mixtures, ExpertRoutingStatistics? routing)
+    private static (AccumulatedLoss Loss, double GradNorm) TrainStep(StepContext s, long step, double learningRateMultiplier)
     {
         using var scope = NewDisposeScope();
-        var batches = Enumerable.Range(0, training.AccumulationSteps).Select(m => task.TrainBatch(step, m, training.MicroBatch)).ToList();
+        var training = s.Training;
+        var batches = Enumerable.Range(0, training.AccumulationSteps).Select(m => s.Task.TrainBatch(step, m, training.MicroBatch)).ToList();
+        for (var m = 0; m < batches.Count; m++)
+            TokenRange.Check(batches[m].Inputs, s.Vocab, $"training batch {step}.{m} of task {VariantRegistry.KindOf(s.Task.Spec)}");
 
-        optimizer.ZeroGrad();
-        MixtureOfExpertsTraining.BeginOptimizerStep(mixtures);
+        s.Optimizer.ZeroGrad();
+        s.Participants.BeginStep();
         AccumulatedLoss loss;
-        if (routing is null) loss = GradientAccumulation.BackwardWithAuxiliary(module, batches, device);
-        else
+        try
         {
-            routing.Clear();
-            routing.Recording = true;
-            try
-            {
-                loss = GradientAccumulation.BackwardWithAuxiliary(module, batches, device, batch =>
-                {
-                    routing.CurrentDomains = batch.Domains;
-                    MixtureOfExpertsTraining.SetPadding(mixtures, batch.Padding);
-                });
-            }
-            finally
-            {
-                routing.Recording = false;
-                routing.CurrentDomains = null;
-                MixtureOfExpertsTraining.SetPadding(mixtures, null);
-            }
+            loss = GradientAccumulation.BackwardWithAuxiliary(s.Module, batches, s.Device, s.Participants.BeforeForward);
         }
-        var context = optimizer.NeedsHessianVectorProduct
-            ? new StepContext(vectors => GradientAccumulation.HessianVectorProduct(module, batches, device, parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
-            : StepContext.None;
-        var gradNorm = optimizer.Step(learningRateMultiplier, context);
+        finally
+        {
+            s.Participants.EndForwards();
+        }
+        var hessian = s.Optimizer.NeedsHessianVectorProduct
+            ? new Optim.StepContext(vectors => GradientAccumulation.HessianVectorProduct(s.Module, batches, s.Device, s.Parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
+            : Optim.StepContext.None;
+        var gradNorm = s.Optimizer.Step(learningRateMultiplier, hessian);
         return (loss, gradNorm);
     }
 

@@ -5,6 +5,7 @@ using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Tests.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Compile;
 
@@ -219,7 +220,11 @@ public class ModelCompilerTests
     {
         using var scope = NewDisposeScope();
         using var model = ModelCompiler.Build(TinyModels.GroupedQuery(maxSequenceLength: 8));
-        Assert.Contains("vocab = 13", Assert.Throws<ArgumentException>(() => model.forward(torch.full(1, 4, 13L))).Message);
+        // Token ids are checked where they enter (prompts, batches), not inside the forward pass.
+        Assert.Contains("vocab = 13", Assert.Throws<ArgumentException>(() =>
+            ModelDsl.Runtime.Generation.Generator.Generate(model, torch.full(1, 4, 13L), 1, new ModelDsl.Core.Generation.SamplingSpec { Temperature = 0 })).Message);
+        Assert.Contains("batch 0: token ids must lie in [0, vocab = 13), got values from -1 to 2",
+            Assert.Throws<ArgumentException>(() => ModelDsl.Runtime.Tasks.TokenRange.Check(torch.tensor(new long[] { 2, -1 }), 13, "batch 0")).Message);
         Assert.Contains("maxSequenceLength 8", Assert.Throws<ArgumentException>(() => model.forward(torch.zeros(1, 9, ScalarType.Int64))).Message);
         Assert.Contains("int64", Assert.Throws<ArgumentException>(() => model.forward(torch.zeros(1, 4))).Message);
     }

@@ -1,9 +1,9 @@
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Eval;
-using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Tests.Eval;
 

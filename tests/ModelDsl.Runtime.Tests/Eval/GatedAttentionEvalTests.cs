@@ -2,10 +2,11 @@ using ModelDsl.Core;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Eval;
-using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Tests.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Eval;
 

@@ -1,6 +1,6 @@
-using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Tests.Layers;
 

@@ -1,9 +1,10 @@
 using ModelDsl.Core;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
-using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Layers;
 
@@ -197,7 +198,7 @@ public class GatedAttentionTests
     }
 
     [Fact]
-    public void GateWeightsAreHiddenMatricesInitialisedLikeProjectionsAndNamedInTheSummary()
+    public void GateWeightsHaveTheGateRoleAreInitialisedLikeProjectionsAndNamedInTheSummary()
     {
         using var scope = NewDisposeScope();
         var spec = ModelSpec.Llama(vocab: 13, width: 64, depth: 2, heads: 4) with { TiedHead = false };
@@ -205,7 +206,7 @@ public class GatedAttentionTests
         using var model = ModelCompiler.Build(spec, seed: 3);
         var gates = model.NamedParameters().Where(p => p.Name.Contains(".attention.gate.")).ToList();
         Assert.Equal(["blocks.0.attention.gate.projection.weight", "blocks.1.attention.gate.projection.weight"], gates.Select(p => p.Name));
-        Assert.All(gates, p => Assert.Equal(ParameterRole.HiddenMatrix, p.Role));
+        Assert.All(gates, p => Assert.Equal(ParameterRole.Gate, p.Role));
         Assert.All(gates, p => Assert.Null(p.RowBlocks));
         // Not a residual output: plain N(0, Std) (64 x 64 samples, so the std is within a few percent).
         var std = gates[0].Parameter.std().item<float>();

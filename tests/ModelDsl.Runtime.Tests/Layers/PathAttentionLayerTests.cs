@@ -2,9 +2,9 @@ using ModelDsl.Core;
 using ModelDsl.Core.Generation;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
-using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Tests.Layers;
 

@@ -7,6 +7,8 @@ using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Tests.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Moe;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Moe;
 
@@ -241,8 +243,9 @@ public class MoeLayerTests
         Assert.Equal([20L, 4], names["shared.gateUp.weight"]);
         Assert.Equal([12L, 4], names["experts.gateUp"]);
         Assert.Equal([8L, 3], names["experts.down"]);
-        Assert.Equal([3L, 3, 3, 3], moe.FusedRowBlocks["experts.gateUp"]);
-        Assert.Equal([4L, 4], moe.FusedRowBlocks["experts.down"]);
+        var facts = moe.PublishedParameters.ToDictionary(f => f.Name);
+        Assert.Equal([3L, 3, 3, 3], facts["experts.gateUp"].RowBlocks);
+        Assert.Equal([4L, 4], facts["experts.down"].RowBlocks);
     }
 
     [Theory]
@@ -277,13 +280,13 @@ public class MoeLayerTests
         var parameters = model.NamedParameters().ToDictionary(p => p.Name);
         Assert.Equal(Enumerable.Repeat(8L, 8), parameters["blocks.1.feedForward.experts.gateUp"].RowBlocks!);
         Assert.Equal(Enumerable.Repeat(16L, 4), parameters["blocks.1.feedForward.experts.down"].RowBlocks!);
-        Assert.Equal(ParameterRole.HiddenMatrix, parameters["blocks.1.feedForward.router.scores.weight"].Role);
+        Assert.Equal(ParameterRole.Router, parameters["blocks.1.feedForward.router.scores.weight"].Role);
         var output = model.Run(torch.zeros([2, 5], ScalarType.Int64));
         Assert.Equal(new[] { "model.blocks[1].feedForward.balance", "model.blocks[1].feedForward.zLoss" }, output.AuxiliaryLosses.Terms.Select(t => t.Name).ToArray());
         // FLOPs count 2 of the 4 experts: 6 * (16 * 8 * 2 + 16 * 8) * 2 fewer than all hidden matrices.
         using var dense = ModelCompiler.Build(spec);
         var expertParameters = 4 * (2 * 8 * 16 + 16 * 8);
-        var moeMatrices = model.NamedParameters().Where(p => p.Role == ParameterRole.HiddenMatrix).Sum(p => p.Parameter.numel());
+        var moeMatrices = model.NamedParameters().Where(p => p.Role is ParameterRole.HiddenMatrix or ParameterRole.Router).Sum(p => p.Parameter.numel());
         var denseMatrices = dense.NamedParameters().Where(p => p.Role == ParameterRole.HiddenMatrix).Sum(p => p.Parameter.numel());
         Assert.Equal(6.0 * (moeMatrices - expertParameters / 2 - denseMatrices),
             model.TrainingFlopsPerToken(8) - dense.TrainingFlopsPerToken(8), 6);

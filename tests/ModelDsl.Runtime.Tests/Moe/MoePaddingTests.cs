@@ -9,6 +9,7 @@ using ModelDsl.Runtime.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Moe;
 
 namespace ModelDsl.Runtime.Tests.Moe;
 

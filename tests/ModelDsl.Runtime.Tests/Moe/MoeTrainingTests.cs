@@ -1,14 +1,17 @@
+using ModelDsl.Runtime.Layers;
+using ModelDsl.Runtime.Model;
 using ModelDsl.Core;
 using ModelDsl.Core.Model;
 using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Eval;
-using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Runs;
 using ModelDsl.Runtime.Training;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+using ModelDsl.Runtime.Losses;
+using ModelDsl.Runtime.Moe;
 
 namespace ModelDsl.Runtime.Tests.Moe;
 
@@ -98,11 +101,12 @@ public sealed class MoeTrainingTests : IDisposable
         using var scope = NewDisposeScope();
         using var model = ModelCompiler.Build(Model(BalanceScope.GlobalBatch), ScalarType.Float64, seed: 2);
         model.train();
-        var layer = Assert.Single(MixtureOfExpertsTraining.Layers(model));
+        var layer = Assert.Single(ModuleSearch.Distinct<MixtureOfExpertsFeedForward>(model));
+        var participants = StepParticipants.Of(model);
         var task = TaskFactory.Create(Mixture, 1);
         var batches = Enumerable.Range(0, 3).Select(m => task.TrainBatch(0, m, 4)).ToList();
 
-        MixtureOfExpertsTraining.BeginOptimizerStep([layer]);
+        participants.BeginStep();
         var first = GradientAccumulation.BackwardWithAuxiliary(model, batches, CPU);
         Assert.Equal(3, layer.GlobalCounts.MicroBatches);
         var slotsPerStep = 3 * 4 * task.SequenceLength * 2.0;
@@ -110,7 +114,7 @@ public sealed class MoeTrainingTests : IDisposable
         Assert.Equal(slotsPerStep, layer.GlobalCounts.Counts.sum().item<double>());
 
         // Same weights, same batches: after the reset the step sees the same statistics again ...
-        MixtureOfExpertsTraining.BeginOptimizerStep([layer]);
+        participants.BeginStep();
         var second = GradientAccumulation.BackwardWithAuxiliary(model, batches, CPU);
         Assert.Equal(first.Auxiliary, second.Auxiliary);
         // ... without it the counts would run on over six micro-batches and the balance term would change.

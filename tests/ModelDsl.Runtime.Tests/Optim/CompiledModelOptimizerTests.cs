@@ -2,12 +2,12 @@ using ModelDsl.Core;
 using ModelDsl.Core.Model;
 using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Training;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Tasks;
 using ModelDsl.Runtime.Training;
 using static ModelDsl.Runtime.Tests.Optim.OptimTestSupport;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Optim;
 
@@ -52,8 +52,9 @@ public sealed class CompiledModelOptimizerTests : IDisposable
     {
         var model = Trainer.BuildLanguageModel(Small, ScalarType.Float32, CPU, 1);
         // 2 query heads and 1 key head of dimension 8: 3 head blocks, then 8 value rows.
-        Assert.Equal(new QueryKeyHeads(3, 8), model.Attention!.QueryKeyRows("blocks.1.attention.qkv.weight"));
-        Assert.Null(model.Attention.QueryKeyRows("blocks.1.attention.output.weight"));
+        var parameters = model.Parameters.ToDictionary(p => p.Name);
+        Assert.Equal(new QueryKeyHeads(3, 8), parameters["blocks.1.attention.qkv.weight"].HeadBlocks);
+        Assert.Null(parameters["blocks.1.attention.output.weight"].HeadBlocks);
     }
 
     [Fact]

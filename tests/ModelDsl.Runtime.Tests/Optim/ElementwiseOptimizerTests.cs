@@ -1,6 +1,6 @@
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using static ModelDsl.Runtime.Tests.Optim.OptimTestSupport;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Optim;
 
@@ -126,9 +126,8 @@ public sealed class ElementwiseOptimizerTests
     {
         // A fused projection of 6 rows x 2 columns: 2 query/key heads of 2 rows, then 2 value rows.
         var spec = new Core.Training.AdamMini { Lr = Lr, WeightDecay = 0, Beta1 = 0.0, Beta2 = 0.0, Eps = 0 };
-        var p = Parameter("blocks.0.attention.qkv.weight", new double[12], [6, 2], ParameterRole.HiddenMatrix);
-        var layout = new AttentionLayout(name => name.EndsWith("qkv.weight") ? new QueryKeyHeads(2, 2) : null);
-        var optimizer = OptimizerFactory.Create(spec, [p], null, layout);
+        var p = Parameter("blocks.0.attention.qkv.weight", new double[12], [6, 2], ParameterRole.HiddenMatrix) with { HeadBlocks = new QueryKeyHeads(2, 2) };
+        var optimizer = OptimizerFactory.Create(spec, [p], null);
         var g = Enumerable.Range(1, 12).Select(i => (double)i).ToArray();
         StepWith(optimizer, [g]);
         // With b1 = b2 = 0: u = g / sqrt(block mean of g^2).

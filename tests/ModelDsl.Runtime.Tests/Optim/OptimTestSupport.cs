@@ -1,8 +1,8 @@
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Optim;
 

@@ -1,8 +1,8 @@
 using ModelDsl.Core.Training;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using static ModelDsl.Runtime.Tests.Optim.OptimTestSupport;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Optim;
 

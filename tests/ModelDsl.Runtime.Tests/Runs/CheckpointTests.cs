@@ -1,8 +1,8 @@
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Runs;
 

@@ -1,11 +1,10 @@
 using ModelDsl.Core.Training;
-using ModelDsl.Runtime.Schedules;
 
 namespace ModelDsl.Runtime.Tests.Schedules;
 
 public class LearningRateScheduleTests
 {
-    private static double At(ScheduleSpec s, long step, long total) => LearningRateSchedule.Multiplier(s, step, total);
+    private static double At(ScheduleSpec s, long step, long total) => s.Multiplier(step, total);
 
     [Fact]
     public void ConstantWarmsUpLinearlyThenHolds()

@@ -39,9 +39,9 @@ public sealed class TinyCausalModel : nn.Module<Tensor, Tensor>
         var model = new TinyCausalModel(spec.Vocab, spec.Width, dtype, seed);
         model.to(device);
         var parameters = model.named_parameters()
-            .Select(p => new ModelDsl.Runtime.Compile.NamedParameter(p.name, p.parameter, p.name.StartsWith("embedding")
-                ? ModelDsl.Runtime.Compile.ParameterRole.Embedding
-                : p.parameter.dim() == 2 ? ModelDsl.Runtime.Compile.ParameterRole.HiddenMatrix : ModelDsl.Runtime.Compile.ParameterRole.Bias))
+            .Select(p => new ModelDsl.Runtime.Parameters.NamedParameter(p.name, p.parameter, p.name.StartsWith("embedding")
+                ? ModelDsl.Runtime.Parameters.ParameterRole.Embedding
+                : p.parameter.dim() == 2 ? ModelDsl.Runtime.Parameters.ParameterRole.HiddenMatrix : ModelDsl.Runtime.Parameters.ParameterRole.Bias))
             .ToList();
         var count = parameters.Sum(p => p.Parameter.numel());
         return new TrainableModel(model, parameters, count, count - model.embedding.weight!.numel(), (prompts, n) => GreedyGenerate(model, prompts, n));

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -6,6 +7,7 @@ namespace ModelDsl.Core.Training;
 /// mean of g^2 over the block. Blocks: one per attention head for the query and key rows, one per
 /// output row for value, output and feed-forward matrices, the embedding and the head, one per
 /// tensor for norms and biases.</summary>
+[Kind("adamMini")]
 public sealed record AdamMini : OptimizerSpec
 {
     public double Beta1 { get; init; } = 0.9;

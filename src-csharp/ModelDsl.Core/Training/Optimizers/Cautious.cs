@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -5,6 +6,7 @@ namespace ModelDsl.Core.Training;
 /// <summary>Cautious AdamW (Liang et al. 2024): the Adam direction u is kept only where it agrees
 /// in sign with the gradient, mask = (u g &gt; 0), u = u mask / max(mean(mask), MaskMeanFloor)
 /// with the mean taken per parameter tensor.</summary>
+[Kind("cautious")]
 public sealed record Cautious : OptimizerSpec
 {
     public double Beta1 { get; init; } = 0.9;

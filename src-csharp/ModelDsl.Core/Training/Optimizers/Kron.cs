@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -8,6 +9,7 @@ namespace ModelDsl.Core.Training;
 /// clipped to 1.1. The preconditioner is updated with probability 1 for the first FlatStart steps,
 /// then decaying exponentially (rate ProbabilityDecay) to MinUpdateProbability.
 /// </summary>
+[Kind("kron")]
 public sealed record Kron : OptimizerSpec
 {
     public Kron() => Lr = 3e-4;

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -5,6 +6,7 @@ namespace ModelDsl.Core.Training;
 /// <summary>Lion (Chen et al. 2023): u = sign(b1 m + (1-b1) g), then m = b2 m + (1-b2) g. Its
 /// sign update has unit magnitude, hence the small LR and large decay (0.7, the best small-scale
 /// weight decay of Wen et al. 2025).</summary>
+[Kind("lion")]
 public sealed record Lion : OptimizerSpec
 {
     public Lion()

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -5,6 +6,7 @@ namespace ModelDsl.Core.Training;
 /// <summary>MARS (Yuan et al. 2024), AdamW form: c = g + gamma b1/(1-b1) (g - g_prev), c scaled
 /// to norm at most 1 per parameter tensor, then Adam on c. Defaults: the best small-scale
 /// configuration of Wen et al. 2025 (lr 0.016, betas 0.9/0.95, gamma 0.025).</summary>
+[Kind("mars")]
 public sealed record Mars : OptimizerSpec
 {
     public Mars() => Lr = 0.016;

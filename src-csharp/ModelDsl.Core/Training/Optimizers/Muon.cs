@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -8,6 +9,7 @@ namespace ModelDsl.Core.Training;
 /// sqrt(max(1, out/in)). Embeddings, the head, norms and biases get AdamW at AdamLrRatio x Lr.
 /// Gradient clipping applies to that AdamW group only (as the reference code scopes it).
 /// </summary>
+[Kind("muon")]
 public sealed record Muon : OptimizerSpec
 {
     public Muon() => Lr = 0.02;

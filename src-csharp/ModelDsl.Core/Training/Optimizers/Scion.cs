@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -7,6 +8,7 @@ namespace ModelDsl.Core.Training;
 /// Newton-Schulz and scaled by sqrt(max(1, out/in)); embeddings, the head, norms and biases get
 /// signum, sign(B), at SignumLrRatio x Lr.
 /// </summary>
+[Kind("scion")]
 public sealed record Scion : OptimizerSpec
 {
     public Scion() => Lr = 0.02;

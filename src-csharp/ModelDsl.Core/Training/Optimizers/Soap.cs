@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -8,6 +9,7 @@ namespace ModelDsl.Core.Training;
 /// dimensions (rate ShampooBeta); the basis Q_i is refreshed every PreconditionFrequency steps
 /// (one power iteration + QR). Step 1 only initialises. Defaults of the reference implementation.
 /// </summary>
+[Kind("soap")]
 public sealed record Soap : OptimizerSpec
 {
     public Soap()

@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using ModelDsl.Core.Validation;
 
 namespace ModelDsl.Core.Training;
@@ -7,6 +8,7 @@ namespace ModelDsl.Core.Training;
 /// estimate h = Beta2 h + (1-Beta2) z * Hz with Hutchinson's z ~ N(0, I); the update is
 /// clip(mhat / max(Gamma h, Eps), -1, 1). Hessian-vector products come from double backward.
 /// </summary>
+[Kind("sophiaH")]
 public sealed record SophiaH : OptimizerSpec
 {
     public SophiaH() => Lr = 6e-4;
