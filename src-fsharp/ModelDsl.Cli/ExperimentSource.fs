@@ -17,13 +17,12 @@ type LoadFailure =
     /// Specs that were read but do not validate: (experiment name, errors).
     | Invalid of (string * ValidationError list) list
 
-/// Lowers whatever a script bound: an Experiment DSL value or an ExperimentSpec.
+/// What a script bound: the DSL builds ExperimentSpec values directly.
 let private lowerValue (binding: string) (value: obj) : Result<ExperimentSpec, string> =
     match value with
-    | :? Experiment as experiment -> Ok (Experiment.lower experiment)
     | :? ExperimentSpec as spec -> Ok spec
     | null -> Error $"'{binding}' is null"
-    | other -> Error $"'{binding}' is a {other.GetType().Name}; expected an Experiment (DSL) or an ExperimentSpec"
+    | other -> Error $"'{binding}' is a {other.GetType().Name}; expected an ExperimentSpec"
 
 /// What a file defines: experiments for the CLI to train, or a study (`study : StudyContext -> unit`)
 /// that trains its own runs and writes its own report.

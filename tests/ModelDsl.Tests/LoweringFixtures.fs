@@ -1,6 +1,8 @@
 /// Lowering is pinned: the JSON of the examples' experiments and of DSL expressions covering every
 /// optimizer, task, gate, MoE option, position, schedule, budget and precision must equal the files
-/// under fixtures/lowering byte for byte. MODELDSL_WRITE_LOWERING_FIXTURES=1 rewrites the files.
+/// under fixtures/lowering byte for byte. The files were written from the DSL's earlier F# mirror types
+/// (which lowered to the IR); the same expressions in today's DSL must still give the same JSON.
+/// MODELDSL_WRITE_LOWERING_FIXTURES=1 rewrites the files (only when the IR's JSON changes on purpose).
 module ModelDsl.Tests.LoweringFixtures
 
 open System.IO
@@ -17,14 +19,14 @@ let private fixtureFolder =
 
 let private small name = Experiment.pretrain name (Model.llama (vocab = 64, width = 32, depth = 2, heads = 4))
 
-let private json (experiment: Experiment) = SpecJson.Serialize(Experiment.lower experiment)
+let private json (experiment: ExperimentSpec) = SpecJson.Serialize experiment
 
 // The examples' experiment builders, as the scripts write them, at their quick and full settings.
 
 let private quickstart =
     Experiment.pretrain "quickstart-parity" (Model.llama (vocab = 4, width = 64, depth = 2, heads = 4))
     |> Experiment.task (Tasks.sparseParity (bits = 20, secret = 3, cot = true))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
     |> Experiment.budget (Budget.steps 2000)
     |> Experiment.batch (globalBatch = 64)
@@ -36,7 +38,7 @@ let private cotParity (bits, width, depth, steps, evalEvery, problems) k cot exp
     let name = sprintf "parity-n%d-k%d-%s-N%d" bits k (if cot then "cot" else "direct") (1 <<< exponent)
     Experiment.pretrain name (Model.llama (vocab = 4, width = width, depth = depth, heads = 4))
     |> Experiment.task (Tasks.sparseParity (bits = bits, secret = k, cot = cot, trainingExamples = (1L <<< exponent)))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps (int64 steps))
     |> Experiment.batch (globalBatch = 64)
@@ -45,13 +47,13 @@ let private cotParity (bits, width, depth, steps, evalEvery, problems) k cot exp
     |> Experiment.seed 1
     |> Experiment.threads 2
 
-let private gatedAttention (width, depth, heads, length, steps, batch) (gate: Gate option, extraHidden) lr seed =
-    let hidden = ModelDsl.Core.Model.DenseFeedForward.DefaultHidden(width, ModelDsl.Core.Model.Activation.SwiGlu) + extraHidden
+let private gatedAttention (width, depth, heads, length, steps, batch) (gate: GateSpec option, extraHidden) lr seed =
+    let hidden = DenseFeedForward.DefaultHidden(width, Activation.SwiGlu) + extraHidden
     let attention = match gate with Some gate -> Attention.gate gate | None -> id
     Experiment.pretrain (sprintf "gated-lr%g-seed%d" lr seed) (Model.llama (vocab = 256, width = width, depth = depth, heads = heads))
     |> Experiment.model (Model.attention attention >> Model.feedForward (FeedForward.swiGlu hidden))
     |> Experiment.task (Tasks.textCorpus ("corpus.txt", length = length))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = lr; WeightDecay = 0.1 })
+    |> Experiment.optimizer (AdamW(Lr = lr, WeightDecay = 0.1))
     |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
     |> Experiment.budget (Budget.steps (int64 steps))
     |> Experiment.batch (globalBatch = batch)
@@ -66,18 +68,18 @@ let private moeMixture =
           "arithmetic", Tasks.chainedArithmetic (7, 4), 1.0
           "flip-flop", Tasks.flipFlop 12, 1.0
           "permutations", Tasks.permutationComposition (5, 8), 1.0 ],
-        grouping = PerMicroBatch)
+        grouping = MixtureGrouping.PerMicroBatch)
 
 let private moeBalance (width, depth, experts, topK, expertHidden, steps, microBatch, evalBatches) coefficient isGlobal seed =
     Experiment.pretrain
         (sprintf "moe-%b-c%g-seed%d" isGlobal coefficient seed)
-        (Model.llama (vocab = (Task.toSpec moeMixture).VocabularySize(), width = width, depth = depth, heads = 4)
+        (Model.llama (vocab = moeMixture.VocabularySize(), width = width, depth = depth, heads = 4)
          |> Model.feedForward (
              Moe.topK (experts = experts, k = topK)
              |> Moe.expertHidden expertHidden
              |> (if isGlobal then Moe.globalBalance coefficient else Moe.microBalance coefficient)))
     |> Experiment.task moeMixture
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.0 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.0))
     |> Experiment.schedule (Schedule.constant (warmup = 0.0))
     |> Experiment.budget (Budget.steps (int64 steps))
     |> Experiment.batch (globalBatch = 4 * microBatch, microBatch = microBatch)
@@ -86,12 +88,12 @@ let private moeBalance (width, depth, experts, topK, expertHidden, steps, microB
     |> Experiment.checkpoint (every = 0, keep = 1)
     |> Experiment.seed seed
 
-let private pathStateTracking (width, depth, heads, problems) (train: Task, steps, longest) (position: Position) =
+let private pathStateTracking (width, depth, heads, problems) (train: TaskSpec, steps, longest) (position: PositionSpec) =
     Experiment.pretrain "state" (Model.llama (vocab = 8, width = width, depth = depth, heads = heads)
                                  |> Model.attention (Attention.position position)
                                  |> Model.maxSequenceLength longest)
     |> Experiment.task train
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps (int64 steps))
     |> Experiment.batch (globalBatch = 32)
@@ -104,7 +106,7 @@ let private taskGeneralization (bits, secret, demonstrations, steps, evalEvery, 
     Experiment.pretrain "icl" (Model.llama (vocab = 4, width = width, depth = depth, heads = 4))
     |> Experiment.task (Tasks.parityInContext (bits = bits, secret = secret, trainingTasks = trainingTasks,
                                                demonstrations = demonstrations, cot = cot, splitSeed = 1))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps (int64 steps))
     |> Experiment.batch (globalBatch = 64)
@@ -130,11 +132,11 @@ let private optimizerSweep quick =
     let cosine = Schedule.warmupCosine (warmup = 0.05, minRatio = 0.0)
     let wsd = Schedule.wsd (warmup = 0.0, decayFraction = 0.8, minRatio = 0.0)
     Sweep.compare "optimizer-sweep" [
-        yield tuned "adamW" (Optim.adamW AdamW.defaults) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
-        yield tuned "muon" (Optim.muon Muon.defaults) wsd (axesFor 1e-2 [ 0.0; 0.1 ])
+        yield tuned "adamW" (AdamW()) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
+        yield tuned "muon" (Muon()) wsd (axesFor 1e-2 [ 0.0; 0.1 ])
         if not quick then
-            yield tuned "soap" (Optim.soap Soap.defaults) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
-            yield tuned "lion" (Optim.lion Lion.defaults) cosine (axesFor 1e-3 [ 0.1; 0.7 ])
+            yield tuned "soap" (Soap()) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
+            yield tuned "lion" (Lion()) cosine (axesFor 1e-3 [ 0.1; 0.7 ])
     ]
     |> Sweep.ratios (if quick then [ 0.25; 0.5; 1.0 ] else [ 1.0; 2.0; 4.0 ])
     |> Sweep.name (if quick then "optimizer-sweep-quick" else "optimizer-sweep")
@@ -153,7 +155,7 @@ let private exampleCases =
       for label, (width, depth, heads, problems, pairs, evalPairs, steps) in [ "quick", (16, 1, 2, 16, 6, 12, 20); "full", (32, 2, 2, 200, 16, 64, 300) ] do
           for encoding, position in [ "path", Position.path; "rope", Position.rope; "nope", Position.noPosition ] do
               let flipFlop = Tasks.flipFlop (pairs = pairs, evalPairs = evalPairs)
-              let longest = (Task.toSpec flipFlop).EvalSequenceLength()
+              let longest = flipFlop.EvalSequenceLength()
               $"example-path-flip-flop-{label}-{encoding}", json (pathStateTracking (width, depth, heads, problems) (flipFlop, steps, longest) position)
           let s3 = Tasks.permutationComposition (elements = 3, length = 6, evalLength = 12)
           $"example-path-s3-{label}", json (pathStateTracking (width, depth, heads, problems) (s3, steps, 2 * 12 + 1) Position.path)
@@ -164,17 +166,17 @@ let private exampleCases =
           $"example-optimizer-sweep-{quick}", SpecJson.Serialize(Sweep.lower (optimizerSweep quick)) ]
 
 let private optimizerCases =
-    [ "optimizer-adamW", Optim.adamW { Lr = 0.01; WeightDecay = 0.0; Beta1 = 0.8; Beta2 = 0.99; Eps = 1e-6 }
-      "optimizer-nAdamW", Optim.nAdamW { NAdamW.defaults with Lr = 2e-3; Beta2 = 0.98 }
-      "optimizer-mars", Optim.mars { Mars.defaults with Gamma = 0.05; Eps = 1e-7 }
-      "optimizer-cautious", Optim.cautious { Cautious.defaults with MaskMeanFloor = 1e-2; WeightDecay = 0.2 }
-      "optimizer-lion", Optim.lion { Lion.defaults with Lr = 1e-4; Beta1 = 0.95 }
-      "optimizer-adamMini", Optim.adamMini { AdamMini.defaults with Eps = 1e-6 }
-      "optimizer-muon", Optim.muon { Muon.defaults with Momentum = 0.9; Nesterov = false; NewtonSchulzSteps = 3; AdamLrRatio = 0.2; AdamEps = 1e-7 }
-      "optimizer-scion", Optim.scion { Scion.defaults with SignumLrRatio = 0.5; NewtonSchulzSteps = 4 }
-      "optimizer-soap", Optim.soap { Soap.defaults with ShampooBeta = 0.9; PreconditionFrequency = 5; MaxPreconditionerDim = 256 }
-      "optimizer-sophiaH", Optim.sophiaH { SophiaH.defaults with Gamma = 0.02; HessianInterval = 5 }
-      "optimizer-kron", Optim.kron { Kron.defaults with PreconditionerLr = 0.2; MaxTriangularDim = 64; FlatStart = 10; MinUpdateProbability = 0.1 } ]
+    [ "optimizer-adamW", AdamW(Lr = 0.01, WeightDecay = 0.0, Beta1 = 0.8, Beta2 = 0.99, Eps = 1e-6) :> OptimizerSpec
+      "optimizer-nAdamW", NAdamW(Lr = 2e-3, Beta2 = 0.98)
+      "optimizer-mars", Mars(Gamma = 0.05, Eps = 1e-7)
+      "optimizer-cautious", Cautious(MaskMeanFloor = 1e-2, WeightDecay = 0.2)
+      "optimizer-lion", Lion(Lr = 1e-4, Beta1 = 0.95)
+      "optimizer-adamMini", AdamMini(Eps = 1e-6)
+      "optimizer-muon", Muon(Momentum = 0.9, Nesterov = false, NewtonSchulzSteps = 3, AdamLrRatio = 0.2, AdamEps = 1e-7)
+      "optimizer-scion", Scion(SignumLrRatio = 0.5, NewtonSchulzSteps = 4)
+      "optimizer-soap", Soap(ShampooBeta = 0.9, PreconditionFrequency = 5, MaxPreconditionerDim = 256)
+      "optimizer-sophiaH", SophiaH(Gamma = 0.02, HessianInterval = 5)
+      "optimizer-kron", Kron(PreconditionerLr = 0.2, MaxTriangularDim = 64, FlatStart = 10, MinUpdateProbability = 0.1) ]
     |> List.map (fun (name, optimizer) -> name, json (small name |> Experiment.optimizer optimizer))
 
 let private taskCases =
@@ -188,7 +190,7 @@ let private taskCases =
       "task-flip-flop", Tasks.flipFlop (16, evalPairs = 32, ignoreProbability = 0.5)
       "task-chained-arithmetic", sums
       "task-mixture", Tasks.mixture [ "sums", sums, 2.0; "icl", inContext, 1.0 ]
-      "task-mixture-per-micro-batch", Tasks.mixture ([ "sums", sums, 2.0; "flip", Tasks.flipFlop 8, 1.0 ], grouping = PerMicroBatch) ]
+      "task-mixture-per-micro-batch", Tasks.mixture ([ "sums", sums, 2.0; "flip", Tasks.flipFlop 8, 1.0 ], grouping = MixtureGrouping.PerMicroBatch) ]
     |> List.map (fun (name, task) -> name, json (small name |> Experiment.task task))
 
 let private modelCases =
@@ -200,14 +202,14 @@ let private modelCases =
       withAttention "gate-g4" (Attention.gate Gate.g4)
       withAttention "gate-g5" (Attention.gate Gate.g5)
       withAttention "gate-g1-headwise" (Attention.gate Gate.g1Headwise)
-      withAttention "gate-variant" (Attention.gate (Gate.g1 |> Gate.at G3 |> Gate.headwise |> Gate.shared |> Gate.silu |> Gate.additive))
+      withAttention "gate-variant" (Attention.gate (Gate.g1 |> Gate.at GatePosition.G3 |> Gate.headwise |> Gate.shared |> Gate.silu |> Gate.additive))
       withAttention "gate-removed" (Attention.gate Gate.g1 >> Attention.noGate)
       withAttention "position-rope" (Attention.position Position.rope)
       withAttention "position-rope-theta" (Attention.position (Position.ropeTheta 500000.0))
       withAttention "position-none" (Attention.position Position.noPosition)
       withAttention "position-path" (Attention.position Position.path)
-      withAttention "position-path-fox" (Attention.position (Position.pathWith PaTH.withForgetGate))
-      withAttention "position-path-settings" (Attention.position (Position.pathWith { PaTH.defaults with LowRank = None; ShortConvKernel = 0 }))
+      withAttention "position-path-fox" (Attention.position Position.pathFox)
+      withAttention "position-path-settings" (Attention.position (PathPosition(LowRank = System.Nullable(), ShortConvKernel = 0)))
       withAttention "attention-options" (Attention.heads 8 >> Attention.kvHeads 2 >> Attention.headDim 8 >> Attention.qkNorm >> Attention.bias)
       withFeedForward "moe-defaults" (Moe.topK (experts = 8, k = 2))
       withFeedForward "moe-isGlobal" (Moe.topK (experts = 8, k = 2) |> Moe.globalBalance 1e-3)
@@ -218,7 +220,7 @@ let private modelCases =
       withFeedForward "dense-default" FeedForward.dense
       withFeedForward "dense-gelu-bias" (FeedForward.gelu 96 |> FeedForward.bias)
       withFeedForward "dense-relu" (FeedForward.relu 64)
-      withFeedForward "dense-edits" (FeedForward.swiGlu 80 |> FeedForward.hidden 96 |> FeedForward.activation Gelu)
+      withFeedForward "dense-edits" (FeedForward.swiGlu 80 |> FeedForward.hidden 96 |> FeedForward.activation Activation.Gelu)
       "model-per-layer",
       json (
           small "model-per-layer"
@@ -230,7 +232,7 @@ let private modelCases =
               >> Model.normEps 1e-5
               >> Model.finalNorm (Norm.rms |> Norm.eps 1e-4)
               >> Model.tiedHead false
-              >> Model.init { Std = 0.01; EmbeddingStd = 0.5; ScaleResidualOutputs = false }
+              >> Model.init (InitSpec(Std = 0.01, EmbeddingStd = 0.5, ScaleResidualOutputs = false))
               >> Model.maxSequenceLength 128
               >> Model.vocab 100
               >> Model.width 48))
@@ -248,17 +250,16 @@ let private trainingCases =
           "budget-steps", Experiment.budget (Budget.steps 600L)
           "budget-tokens", Experiment.budget (Budget.tokens 1_000_000L)
           "budget-chinchilla", Experiment.budget (Budget.chinchilla 4.0)
-          "precision-float32", Experiment.precision Float32
-          "precision-float64", Experiment.precision Float64
-          "precision-bfloat16-mixed", Experiment.precision BFloat16Mixed
+          "precision-float32", Experiment.precision Precision.Float32
+          "precision-float64", Experiment.precision Precision.Float64
+          "precision-bfloat16-mixed", Experiment.precision Precision.BFloat16Mixed
           "training-all",
           Experiment.batch (globalBatch = 32, microBatch = 8) >> Experiment.clip 0.5
           >> Experiment.eval (every = 50, batches = 2, problems = 64, attentionStatistics = true)
           >> Experiment.checkpoint (every = 200, keep = 3) >> Experiment.seed 7 >> Experiment.device "cuda:1" >> Experiment.threads 2
           "training-no-clip", Experiment.noClip >> Experiment.batch (globalBatch = 48) >> Experiment.eval 10 >> Experiment.checkpoint 20
           "training-renamed", Experiment.name "renamed" >> Experiment.device "auto" ]
-    [ "defaults", json (small "defaults")
-      for name, edit in cases -> name, json (small name |> edit) ]
+    [ for name, edit in cases -> name, json (small name |> edit) ]
 
 /// Every pinned case: file name (without .json) and the JSON the DSL lowers it to.
 let cases = exampleCases @ optimizerCases @ taskCases @ modelCases @ trainingCases
