@@ -18,7 +18,7 @@ type LoadFailure =
     | Invalid of (string * ValidationError list) list
 
 /// What a script bound: the DSL builds ExperimentSpec values directly.
-let private lowerValue (binding: string) (value: obj) : Result<ExperimentSpec, string> =
+let private specOf (binding: string) (value: obj) : Result<ExperimentSpec, string> =
     match value with
     | :? ExperimentSpec as spec -> Ok spec
     | null -> Error $"'{binding}' is null"
@@ -33,9 +33,9 @@ type Runnable =
 let private experimentsOf (path: string) (session: ScriptHost.ScriptSession) : Result<ExperimentSpec list, LoadFailure> =
     match session.TryGet "experiment", session.TryGet "experiments" with
     | Some value, None ->
-        lowerValue "experiment" value |> Result.map List.singleton |> Result.mapError Unreadable
+        specOf "experiment" value |> Result.map List.singleton |> Result.mapError Unreadable
     | None, Some (:? IEnumerable as values) when not (values :? string) ->
-        let lowered = [ for value in values -> lowerValue "experiments" value ]
+        let lowered = [ for value in values -> specOf "experiments" value ]
         match lowered |> List.choose (function Error e -> Some e | Ok _ -> None) with
         | [] -> Ok (lowered |> List.choose Result.toOption)
         | message :: _ -> Error (Unreadable message)
