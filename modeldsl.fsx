@@ -15,12 +15,12 @@ module ModelDslPrelude
 #r "src-fsharp/ModelDsl.Cli/bin/Release/net10.0/modeldsl.dll"
 
 /// Validates and trains an experiment with live progress; raises with every validation error.
-let run (experiment: Experiment) : ModelDsl.Runtime.Training.TrainResult =
+let run (experiment: ExperimentSpec) : ModelDsl.Runtime.Training.TrainResult =
     let spec = Experiment.toSpecOrFail experiment
     ModelDsl.Cli.Train.trainWithProgress None System.Threading.CancellationToken.None spec
 
-/// Trains an IR spec directly (e.g. one loaded with ModelDsl.Core.Json.SpecJson.LoadExperiment).
-let runSpec (spec: ModelDsl.Core.ExperimentSpec) : ModelDsl.Runtime.Training.TrainResult =
+/// Trains a spec loaded from JSON (ModelDsl.Core.Json.SpecJson.LoadExperiment); the same as run.
+let runSpec (spec: ExperimentSpec) : ModelDsl.Runtime.Training.TrainResult =
     ModelDsl.Cli.Train.trainWithProgress None System.Threading.CancellationToken.None (spec.EnsureValid())
 
 /// Runs a study script's `study` function with the script's arguments (--quick, --runs-dir DIR, --threads N).

@@ -29,7 +29,7 @@ let parity (s: Settings) (threads: int option) k cot exponent =
     let name = sprintf "parity-n%d-k%d-%s-N%d" s.Bits k (if cot then "cot" else "direct") (1 <<< exponent)
     Experiment.pretrain name (Model.llama (vocab = 4, width = s.Width, depth = s.Depth, heads = 4))
     |> Experiment.task (Tasks.sparseParity (bits = s.Bits, secret = k, cot = cot, trainingExamples = (1L <<< exponent)))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps s.Steps)
     |> Experiment.batch (globalBatch = 64)

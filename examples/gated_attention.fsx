@@ -59,7 +59,7 @@ let writeCorpus (path: string) (bytes: int) =
         text.Append(string (System.Char.ToUpperInvariant s[0])).Append(s.Substring 1).Append(if random.Next 6 = 0 then "\n" else " ") |> ignore
     File.WriteAllText(path, text.ToString())
 
-type Arm = { Name: string; Gate: Gate option; ExtraHidden: int }
+type Arm = { Name: string; Gate: GateSpec option; ExtraHidden: int }
 
 let arms (s: Settings) =
     // A gate of width x width per layer = 3 x width x (width / 3) of SwiGLU hidden.
@@ -68,13 +68,13 @@ let arms (s: Settings) =
       { Name = "G5 (after output projection)"; Gate = Some Gate.g5; ExtraHidden = 0 } ]
 
 let experiment (s: Settings) (threads: int option) (corpus: string) (arm: Arm) (lr: float) (seed: int) =
-    let hidden = ModelDsl.Core.Model.DenseFeedForward.DefaultHidden(s.Width, ModelDsl.Core.Model.Activation.SwiGlu) + arm.ExtraHidden
+    let hidden = DenseFeedForward.DefaultHidden(s.Width, Activation.SwiGlu) + arm.ExtraHidden
     let attention = match arm.Gate with Some gate -> Attention.gate gate | None -> id
     let name = sprintf "%s-lr%g-seed%d" (arm.Name.Split(' ')[0]) lr seed
     Experiment.pretrain name (Model.llama (vocab = 256, width = s.Width, depth = s.Depth, heads = s.Heads))
     |> Experiment.model (Model.attention attention >> Model.feedForward (FeedForward.swiGlu hidden))
     |> Experiment.task (Tasks.textCorpus (corpus, length = s.Length))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = lr; WeightDecay = 0.1 })
+    |> Experiment.optimizer (AdamW(Lr = lr, WeightDecay = 0.1))
     |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
     |> Experiment.budget (Budget.steps s.Steps)
     |> Experiment.batch (globalBatch = s.Batch)
@@ -97,7 +97,7 @@ type Outcome =
       Gates: GateSparsity[] }
 
 /// Trains one arm; the statistics are measured at the final evaluation, while the trainer still holds the model.
-let train (spec: ModelDsl.Core.ExperimentSpec) (folder: string) arm lr seed =
+let train (spec: ExperimentSpec) (folder: string) arm lr seed =
     let mutable built : TrainableModel option = None
     let mutable measured = None
     let task = ModelDsl.Runtime.Tasks.TaskFactory.Create(spec.Task, spec.Training.Seed)

@@ -9,7 +9,6 @@
 #load "../modeldsl.fsx"
 
 open ModelDsl
-open ModelDsl.Core.Model
 open ModelDsl.Runtime.Eval
 open ModelDsl.Runtime.Studies
 open ModelDsl.Runtime.Training
@@ -37,10 +36,10 @@ let mixture =
           "arithmetic", Tasks.chainedArithmetic (7, 4), 1.0
           "flip-flop", Tasks.flipFlop 12, 1.0
           "permutations", Tasks.permutationComposition (5, 8), 1.0 ],
-        grouping = PerMicroBatch)
+        grouping = MixtureGrouping.PerMicroBatch)
 
 let domainCount = 4
-let vocabulary = (Task.toSpec mixture).VocabularySize()
+let vocabulary = mixture.VocabularySize()
 
 /// Every block is a mixture; the two runs differ only in the balance scope.
 let experiment (s: Settings) (coefficient: float) (scope: BalanceScope) (seed: int) =
@@ -52,7 +51,7 @@ let experiment (s: Settings) (coefficient: float) (scope: BalanceScope) (seed: i
              |> Moe.expertHidden s.ExpertHidden
              |> (if scope = BalanceScope.GlobalBatch then Moe.globalBalance coefficient else Moe.microBalance coefficient)))
     |> Experiment.task mixture
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.0 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.0))
     |> Experiment.schedule (Schedule.constant (warmup = 0.0))
     |> Experiment.budget (Budget.steps s.Steps)
     |> Experiment.batch (globalBatch = domainCount * s.MicroBatch, microBatch = s.MicroBatch)
@@ -120,7 +119,7 @@ let study (context: StudyContext) =
     let show (x: float) = StudyReport.Number(x, "0.000")
     let report = StudyReport(folder, "Global-batch vs micro-batch load balancing for mixture-of-experts")
     report.Paragraph(
-        sprintf "Llama-style model, width %d, %d layers, every feed-forward a mixture of %d SwiGLU experts of %d units, top-%d (renormalised), dropless, balance coefficients %s; AdamW lr 3e-3, clip 1, %d steps, trained by the ordinary trainer. Data: four equally weighted domains (sparse parity, chained arithmetic mod 7, flip-flop, permutation composition); each optimizer step has %d micro-batches of %d sequences, each micro-batch drawn from a single domain (`grouping = PerMicroBatch`); validation batches mix domains. Micro-batch scope: f and p from each micro-batch. Global-batch scope: f from the running sum of counts over the step's micro-batches so far (Megatron's scheme), p local. Seeds: %s. Routing statistics are measured on the validation batches at the end."
+        sprintf "Llama-style model, width %d, %d layers, every feed-forward a mixture of %d SwiGLU experts of %d units, top-%d (renormalised), dropless, balance coefficients %s; AdamW lr 3e-3, clip 1, %d steps, trained by the ordinary trainer. Data: four equally weighted domains (sparse parity, chained arithmetic mod 7, flip-flop, permutation composition); each optimizer step has %d micro-batches of %d sequences, each micro-batch drawn from a single domain (`grouping = MixtureGrouping.PerMicroBatch`); validation batches mix domains. Micro-batch scope: f and p from each micro-batch. Global-batch scope: f from the running sum of counts over the step's micro-batches so far (Megatron's scheme), p local. Seeds: %s. Routing statistics are measured on the validation batches at the end."
             s.Width s.Depth s.Experts s.ExpertHidden s.TopK (s.Coefficients |> List.map string |> String.concat ", ") s.Steps domainCount s.MicroBatch
             (s.Seeds |> List.map string |> String.concat ", ")) |> ignore
     report.Table(

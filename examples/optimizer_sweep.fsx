@@ -72,11 +72,11 @@ let wsd = Schedule.wsd (warmup = 0.0, decayFraction = 0.8, minRatio = 0.0)
 
 let sweep =
     Sweep.compare "optimizer-sweep" [
-        yield tuned "adamW" (Optim.adamW AdamW.defaults) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
-        yield tuned "muon" (Optim.muon Muon.defaults) wsd (axesFor 1e-2 [ 0.0; 0.1 ])
+        yield tuned "adamW" (AdamW()) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
+        yield tuned "muon" (Muon()) wsd (axesFor 1e-2 [ 0.0; 0.1 ])
         if not quick then
-            yield tuned "soap" (Optim.soap Soap.defaults) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
-            yield tuned "lion" (Optim.lion Lion.defaults) cosine (axesFor 1e-3 [ 0.1; 0.7 ])
+            yield tuned "soap" (Soap()) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
+            yield tuned "lion" (Lion()) cosine (axesFor 1e-3 [ 0.1; 0.7 ])
     ]
     |> Sweep.ratios ratios
     |> Sweep.name (if quick then "optimizer-sweep-quick" else "optimizer-sweep")

@@ -34,29 +34,29 @@ let quick =
 let encodings = [ "PaTH", Position.path; "RoPE", Position.rope; "NoPE", Position.noPosition ]
 
 /// A task trained at one length, with its held-out version at each test length.
-type StateTask = { Name: string; Train: Task; Steps: int; TestLengths: int list; AtLength: int -> ModelDsl.Core.Tasks.TaskSpec; LongestTokens: int }
+type StateTask = { Name: string; Train: TaskSpec; Steps: int; TestLengths: int list; AtLength: int -> TaskSpec; LongestTokens: int }
 
 let tasks (s: Settings) =
     [ { Name = "flip-flop"
         Train = Tasks.flipFlop (pairs = s.FlipFlopPairs, evalPairs = List.max s.FlipFlopTestPairs)
         Steps = s.Steps
         TestLengths = s.FlipFlopTestPairs
-        AtLength = fun pairs -> ModelDsl.Core.Tasks.FlipFlop(Pairs = s.FlipFlopPairs, EvalPairs = pairs)
+        AtLength = fun pairs -> FlipFlop(Pairs = s.FlipFlopPairs, EvalPairs = pairs)
         LongestTokens = 2 * List.max s.FlipFlopTestPairs }
       { Name = "S3 word problem"
         Train = Tasks.permutationComposition (elements = 3, length = s.PermutationLength, evalLength = List.max s.PermutationTestLengths)
         Steps = s.PermutationSteps
         TestLengths = s.PermutationTestLengths
-        AtLength = fun length -> ModelDsl.Core.Tasks.PermutationComposition(Elements = 3, Length = s.PermutationLength, EvalLength = length)
+        AtLength = fun length -> PermutationComposition(Elements = 3, Length = s.PermutationLength, EvalLength = length)
         LongestTokens = List.max s.PermutationTestLengths + 1 } ]
 
-let experiment (s: Settings) (threads: int option) (task: StateTask) (encoding: string, position: Position) =
+let experiment (s: Settings) (threads: int option) (task: StateTask) (encoding: string, position: PositionSpec) =
     Experiment.pretrain (sprintf "%s-%s" (task.Name.Replace(' ', '-')) encoding)
         (Model.llama (vocab = 8, width = s.Width, depth = s.Depth, heads = s.Heads)
          |> Model.attention (Attention.position position)
          |> Model.maxSequenceLength task.LongestTokens)
     |> Experiment.task task.Train
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps task.Steps)
     |> Experiment.batch (globalBatch = 32)
@@ -68,7 +68,7 @@ let experiment (s: Settings) (threads: int option) (task: StateTask) (encoding: 
 
 /// Trains one model and, at the final evaluation (while the model is alive), measures held-out
 /// accuracy at every test length.
-let trainAndTest (spec: ModelDsl.Core.ExperimentSpec) (task: StateTask) (steps: int64) (problems: int) (folder: string) =
+let trainAndTest (spec: ExperimentSpec) (task: StateTask) (steps: int64) (problems: int) (folder: string) =
     let mutable model : TrainableModel option = None
     let mutable accuracies : (int * float) list = []
     let options =

@@ -10,7 +10,7 @@
 let experiment =
     Experiment.pretrain "quickstart-parity" (Model.llama (vocab = 4, width = 64, depth = 2, heads = 4))
     |> Experiment.task (Tasks.sparseParity (bits = 20, secret = 3, cot = true))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
     |> Experiment.budget (Budget.steps 2000)
     |> Experiment.batch (globalBatch = 64)

@@ -29,7 +29,7 @@ let inContext (s: Settings) (threads: int option) cot trainingTasks =
     Experiment.pretrain name (Model.llama (vocab = 4, width = s.Width, depth = s.Depth, heads = 4))
     |> Experiment.task (Tasks.parityInContext (bits = s.Bits, secret = s.Secret, trainingTasks = trainingTasks,
                                                demonstrations = s.Demonstrations, cot = cot, splitSeed = 1))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3; WeightDecay = 0.01 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps s.Steps)
     |> Experiment.batch (globalBatch = 64)
@@ -43,7 +43,7 @@ let study (context: StudyContext) =
     let s = if context.Quick then quick else full
     let folder = context.CreateFolder "task-generalization"
     let threads = Option.ofNullable context.Threads
-    let totalTasks = ModelDsl.Core.Tasks.ParityInContext(Bits = s.Bits, Secret = s.Secret).TaskCount()
+    let totalTasks = ParityInContext(Bits = s.Bits, Secret = s.Secret).TaskCount()
     let runs =
         [ for cot in [ true; false ] do
               for count in s.TrainingTaskCounts ->

@@ -17,13 +17,12 @@ type LoadFailure =
     /// Specs that were read but do not validate: (experiment name, errors).
     | Invalid of (string * ValidationError list) list
 
-/// Lowers whatever a script bound: an Experiment DSL value or an ExperimentSpec.
-let private lowerValue (binding: string) (value: obj) : Result<ExperimentSpec, string> =
+/// What a script bound: the DSL builds ExperimentSpec values directly.
+let private specOf (binding: string) (value: obj) : Result<ExperimentSpec, string> =
     match value with
-    | :? Experiment as experiment -> Ok (Experiment.lower experiment)
     | :? ExperimentSpec as spec -> Ok spec
     | null -> Error $"'{binding}' is null"
-    | other -> Error $"'{binding}' is a {other.GetType().Name}; expected an Experiment (DSL) or an ExperimentSpec"
+    | other -> Error $"'{binding}' is a {other.GetType().Name}; expected an ExperimentSpec"
 
 /// What a file defines: experiments for the CLI to train, or a study (`study : StudyContext -> unit`)
 /// that trains its own runs and writes its own report.
@@ -34,9 +33,9 @@ type Runnable =
 let private experimentsOf (path: string) (session: ScriptHost.ScriptSession) : Result<ExperimentSpec list, LoadFailure> =
     match session.TryGet "experiment", session.TryGet "experiments" with
     | Some value, None ->
-        lowerValue "experiment" value |> Result.map List.singleton |> Result.mapError Unreadable
+        specOf "experiment" value |> Result.map List.singleton |> Result.mapError Unreadable
     | None, Some (:? IEnumerable as values) when not (values :? string) ->
-        let lowered = [ for value in values -> lowerValue "experiments" value ]
+        let lowered = [ for value in values -> specOf "experiments" value ]
         match lowered |> List.choose (function Error e -> Some e | Ok _ -> None) with
         | [] -> Ok (lowered |> List.choose Result.toOption)
         | message :: _ -> Error (Unreadable message)

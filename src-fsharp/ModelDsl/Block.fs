@@ -1,25 +1,20 @@
 namespace ModelDsl
 
-/// One pre-norm residual block: x + attention(norm x), then x + feedForward(norm x).
-type Block = { Attention: Attention; FeedForward: FeedForward; Norm: Norm }
+open ModelDsl.Core.Model
 
+/// Edits of the IR's BlockSpec: one pre-norm residual block, x + attention(norm x), then x + feedForward(norm x).
 [<RequireQualifiedAccess>]
 module Block =
-    let defaults = { Attention = Attention.defaults; FeedForward = FeedForward.dense; Norm = Norm.rms }
+    /// The IR's default block: attention with RoPE, SwiGLU, RMSNorm.
+    let defaults = BlockSpec()
 
     /// Edit the block's attention.
-    let attention (edit: Attention -> Attention) (block: Block) = { block with Attention = edit block.Attention }
+    let attention (edit: AttentionSpec -> AttentionSpec) (block: BlockSpec) = Ir.With(block, block.Mixer, edit block.Mixer)
 
     /// Replace the block's feed-forward.
-    let feedForward (feedForward: FeedForward) (block: Block) = { block with FeedForward = feedForward }
+    let feedForward (feedForward: FeedForwardSpec) (block: BlockSpec) = Ir.With(block, block.FeedForward, feedForward)
 
     /// Edit the block's feed-forward.
-    let mapFeedForward (edit: FeedForward -> FeedForward) (block: Block) = { block with FeedForward = edit block.FeedForward }
+    let mapFeedForward (edit: FeedForwardSpec -> FeedForwardSpec) (block: BlockSpec) = Ir.With(block, block.FeedForward, edit block.FeedForward)
 
-    let norm (norm: Norm) (block: Block) = { block with Norm = norm }
-
-    let toSpec (block: Block) =
-        ModelDsl.Core.Model.BlockSpec(
-            Mixer = Attention.toSpec block.Attention,
-            FeedForward = FeedForward.toSpec block.FeedForward,
-            Norm = Norm.toSpec block.Norm)
+    let norm (norm: NormSpec) (block: BlockSpec) = Ir.With(block, block.Norm, norm)

@@ -1,21 +1,17 @@
 namespace ModelDsl
 
-/// A normalisation layer. LayerNorm etc. become further cases.
-type Norm =
-    /// x / sqrt(mean(x^2) + eps) * g (Zhang and Sennrich 2019).
-    | RmsNorm of eps: float
+open ModelDsl.Core.Model
 
+/// Normalisation layers (the IR's NormSpec kinds).
 [<RequireQualifiedAccess>]
 module Norm =
-    /// RMSNorm with the IR's default epsilon.
-    let rms = RmsNorm(ModelDsl.Core.Model.RmsNorm().Eps)
+    /// RMSNorm (Zhang and Sennrich 2019) with the IR's default epsilon.
+    let rms: NormSpec = RmsNorm()
 
-    let rmsEps (eps: float) = RmsNorm eps
+    let rmsEps (eps: float) : NormSpec = RmsNorm(Eps = eps)
 
-    let eps (eps: float) (norm: Norm) =
+    /// The same norm with another epsilon.
+    let eps (eps: float) (norm: NormSpec) : NormSpec =
         match norm with
-        | RmsNorm _ -> RmsNorm eps
-
-    let toSpec (norm: Norm) : ModelDsl.Core.Model.NormSpec =
-        match norm with
-        | RmsNorm eps -> ModelDsl.Core.Model.RmsNorm(Eps = eps)
+        | :? RmsNorm as rms -> Ir.With(rms, rms.Eps, eps)
+        | other -> invalidArg (nameof norm) $"Norm.eps: {other.GetType().Name} has no epsilon"

@@ -40,7 +40,7 @@ type Search =
     | CoordinateDescent of start: int list option * tieThreshold: float
 
 /// One contender of a sweep (typically an optimizer), tuned separately from the others.
-type Arm = { Label: string; Experiment: Experiment; Axes: Axis list; Search: Search }
+type Arm = { Label: string; Experiment: ExperimentSpec; Axes: Axis list; Search: Search }
 
 /// A hyperparameter study: arms tuned at every Chinchilla ratio, compared on the final held-out loss.
 type Sweep =
@@ -58,7 +58,7 @@ module Sweep =
     let private defaultTie = CoordinateDescentSearch().TieThreshold
     let private defaultDivergence = SweepSpec().DivergenceLoss
 
-    let private single (search: Search) (axes: Axis list) (experiment: Experiment) =
+    let private single (search: Search) (axes: Axis list) (experiment: ExperimentSpec) =
         { Name = experiment.Name
           Arms = [ { Label = experiment.Name; Experiment = experiment; Axes = axes; Search = search } ]
           Ratios = []
@@ -66,10 +66,10 @@ module Sweep =
           Baseline = None }
 
     /// Every combination of the axes' values, trained from the experiment.
-    let grid (axes: Axis list) (experiment: Experiment) = single Search.Grid axes experiment
+    let grid (axes: Axis list) (experiment: ExperimentSpec) = single Search.Grid axes experiment
 
     /// Coordinate descent over the axes from the middle of each grid (tie threshold 3e-3).
-    let coordinateDescent (axes: Axis list) (experiment: Experiment) =
+    let coordinateDescent (axes: Axis list) (experiment: ExperimentSpec) =
         single (Search.CoordinateDescent(None, defaultTie)) axes experiment
 
     let name (name: string) (sweep: Sweep) = { sweep with Name = name }
@@ -109,7 +109,7 @@ module Sweep =
             | Search.Grid -> GridSearch()
             | Search.CoordinateDescent(start, tie) ->
                 CoordinateDescentSearch(Start = (start |> Option.map (fun s -> ValueList<int>(s)) |> Option.toObj), TieThreshold = tie)
-        SweepArm(Label = arm.Label, Base = Experiment.lower arm.Experiment, Axes = ValueList<SweepAxis>(arm.Axes |> List.map Axis.toSpec), Search = search)
+        SweepArm(Label = arm.Label, Base = arm.Experiment, Axes = ValueList<SweepAxis>(arm.Axes |> List.map Axis.toSpec), Search = search)
 
     /// The IR record, unvalidated (lowering is total).
     let lower (sweep: Sweep) =

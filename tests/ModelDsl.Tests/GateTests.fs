@@ -26,22 +26,22 @@ let private gateOf (spec: ModelDsl.Core.ExperimentSpec) (layer: int) = spec.Mode
 let tests =
     testList "gated attention" [
         test "Gate.g1 lowers to the IR's default gate, the paper's winner" {
-            Expect.equal (Gate.toSpec Gate.g1) (GateSpec()) "defaults"
+            Expect.equal Gate.g1 (GateSpec()) "defaults"
             let spec = GateSpec()
             Expect.equal (spec.Position, spec.Granularity, spec.Activation, spec.Combination, spec.SharedAcrossHeads)
                 (GatePosition.G1, GateGranularity.Elementwise, GateActivation.Sigmoid, GateCombination.Multiplicative, false) "winner"
         }
 
         test "every combinator lowers to its IR field" {
-            let gate = Gate.g1 |> Gate.at G3 |> Gate.headwise |> Gate.shared |> Gate.silu |> Gate.additive
-            Expect.equal (Gate.toSpec gate)
+            let gate = Gate.g1 |> Gate.at GatePosition.G3 |> Gate.headwise |> Gate.shared |> Gate.silu |> Gate.additive
+            Expect.equal gate
                 (GateSpec(Position = GatePosition.G3, Granularity = GateGranularity.Headwise, SharedAcrossHeads = true,
                           Activation = GateActivation.Silu, Combination = GateCombination.Additive)) "variant"
             let back = gate |> Gate.elementwise |> Gate.perHead |> Gate.sigmoid |> Gate.multiplicative
-            Expect.equal (Gate.toSpec back) (GateSpec(Position = GatePosition.G3)) "and back"
+            Expect.equal back (GateSpec(Position = GatePosition.G3)) "and back"
             for gate, position in [ Gate.g2, GatePosition.G2; Gate.g3, GatePosition.G3; Gate.g4, GatePosition.G4; Gate.g5, GatePosition.G5 ] do
-                Expect.equal (Gate.toSpec gate) (GateSpec(Position = position)) $"{position}"
-            Expect.equal (Gate.toSpec Gate.g1Headwise) (GateSpec(Granularity = GateGranularity.Headwise)) "g1Headwise"
+                Expect.equal gate (GateSpec(Position = position)) $"{position}"
+            Expect.equal Gate.g1Headwise (GateSpec(Granularity = GateGranularity.Headwise)) "g1Headwise"
         }
 
         test "each layer may have its own gate" {

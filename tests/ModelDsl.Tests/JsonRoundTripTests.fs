@@ -27,7 +27,6 @@ let tests =
                 ModelDsl.Model.llama (vocab = 16, width = 32, depth = 3, heads = 4)
                 |> ModelDsl.Model.layer 1 (ModelDsl.Block.attention (ModelDsl.Attention.position ModelDsl.Position.noPosition))
                 |> ModelDsl.Experiment.pretrain "round-trip"
-                |> ModelDsl.Experiment.lower
             Expect.equal (roundTrip spec) spec "round trip"
             Expect.notEqual (roundTrip spec) (ExperimentSpec()) "a different spec must not compare equal"
         }

@@ -20,7 +20,7 @@ let designExample () =
         |> Model.everyNth 2 (Block.feedForward (FeedForward.swiGlu 768))
     Experiment.pretrain "parity" model
     |> Experiment.task (Tasks.sparseParity (bits = 20, secret = 3, cot = true))
-    |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = 3e-3 })
+    |> Experiment.optimizer (AdamW(Lr = 3e-3))
     |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
     |> Experiment.budget (Budget.steps 600)
     |> Experiment.batch (globalBatch = 64, microBatch = 32)
@@ -29,13 +29,13 @@ let designExample () =
 let tests =
     testList "DSL lowering" [
         test "DSL defaults equal the IR's defaults" {
-            let dsl = Experiment.pretrain "experiment" (Model.ofBlocks (256, 256, [ Block.defaults ])) |> Experiment.lower
+            let dsl = Experiment.pretrain "experiment" (Model.ofBlocks (256, 256, [ Block.defaults ]))
             let ir = ExperimentSpec(Model = ModelSpec(Blocks = ValueList.Of(BlockSpec())), Task = SparseParity())
             Expect.equal dsl ir "defaults"
         }
 
         test "Model.llama equals ModelSpec.Llama" {
-            let dsl = Model.llama (vocab = 100, width = 64, depth = 3, heads = 8, kvHeads = 2) |> Model.toSpec
+            let dsl = Model.llama (vocab = 100, width = 64, depth = 3, heads = 8, kvHeads = 2)
             Expect.equal dsl (ModelSpec.Llama(100, 64, 3, 8, 2)) "llama"
         }
 
@@ -67,9 +67,8 @@ let tests =
                 |> Model.layer 4 (Block.attention (Attention.heads 8 >> Attention.headDim 16 >> Attention.bias))
                 |> Model.normEps 1e-5
                 |> Model.tiedHead false
-                |> Model.init { Std = 0.01; EmbeddingStd = 0.5; ScaleResidualOutputs = false }
+                |> Model.init (InitSpec(Std = 0.01, EmbeddingStd = 0.5, ScaleResidualOutputs = false))
                 |> Model.maxSequenceLength 128
-                |> Model.toSpec
             let norm = RmsNorm(Eps = 1e-5)
             let block attention feedForward = BlockSpec(Mixer = attention, FeedForward = feedForward, Norm = norm)
             let plainAttention = AttentionSpec(Heads = 4)
@@ -96,7 +95,6 @@ let tests =
             let spec =
                 Model.llama (vocab = 8, width = 16, depth = 6, heads = 2)
                 |> Model.everyNth 3 (Block.feedForward (FeedForward.relu 32))
-                |> Model.toSpec
             let edited = spec.Blocks |> Seq.map (fun b -> b.FeedForward <> DenseFeedForward()) |> List.ofSeq
             Expect.equal edited [ false; false; true; false; false; true ] "edited layers"
         }
@@ -104,7 +102,7 @@ let tests =
         test "every training setting reaches the IR" {
             let spec =
                 Experiment.pretrain "train" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2))
-                |> Experiment.optimizer (Optim.adamW { Lr = 0.01; WeightDecay = 0.0; Beta1 = 0.8; Beta2 = 0.99; Eps = 1e-6 })
+                |> Experiment.optimizer (AdamW(Lr = 0.01, WeightDecay = 0.0, Beta1 = 0.8, Beta2 = 0.99, Eps = 1e-6))
                 |> Experiment.schedule (Schedule.wsd (warmup = 0.1, decayFraction = 0.3, minRatio = 0.05))
                 |> Experiment.budget (Budget.tokens 1_000_000L)
                 |> Experiment.batch (globalBatch = 32, microBatch = 8)
@@ -113,7 +111,7 @@ let tests =
                 |> Experiment.checkpoint (every = 200, keep = 3)
                 |> Experiment.seed 7
                 |> Experiment.device "cuda:1"
-                |> Experiment.precision Float64
+                |> Experiment.precision Precision.Float64
                 |> Experiment.threads 2
                 |> Experiment.toSpec
                 |> expectOk
@@ -141,7 +139,6 @@ let tests =
                 |> Experiment.budget (Budget.chinchilla 4.0)
                 |> Experiment.noClip
                 |> Experiment.batch (globalBatch = 48)
-                |> Experiment.lower
                 |> _.Training
             Expect.equal training.Schedule (ConstantSchedule() :> ScheduleSpec) "schedule"
             Expect.equal training.Budget (ChinchillaBudget 4.0 :> BudgetSpec) "budget"
@@ -152,46 +149,44 @@ let tests =
         test "task settings reach the IR" {
             let parity =
                 Tasks.sparseParity (bits = 12, secret = 2, cot = false, taskSeed = 5, secretIndices = [ 1; 7 ], trainingExamples = 1000L)
-                |> Task.toSpec
             Expect.equal parity
                 (SparseParity(Bits = 12, Secret = 2, ChainOfThought = false, TaskSeed = 5,
                               SecretIndices = ValueList.Of(1, 7), TrainingExamples = 1000L) :> TaskSpec) "parity"
-            let corpus = Tasks.textCorpus ("data/shakespeare.txt", length = 64, validationFraction = 0.2) |> Task.toSpec
+            let corpus = Tasks.textCorpus ("data/shakespeare.txt", length = 64, validationFraction = 0.2)
             Expect.equal corpus (TextCorpus(Path = "data/shakespeare.txt", Length = 64, ValidationFraction = 0.2) :> TaskSpec) "corpus"
         }
 
         test "synthetic reasoning tasks reach the IR" {
             let inContext = Tasks.parityInContext (bits = 10, secret = 2, trainingTasks = 23, demonstrations = 6, cot = false, splitSeed = 4)
-            Expect.equal (Task.toSpec inContext)
+            Expect.equal (inContext)
                 (ParityInContext(Bits = 10, Secret = 2, TrainingTasks = 23, Demonstrations = 6, ChainOfThought = false, SplitSeed = 4) :> TaskSpec)
                 "in-context parity"
-            Expect.equal (Task.toSpec (Tasks.permutationComposition (5, 16, evalLength = 32)))
+            Expect.equal ((Tasks.permutationComposition (5, 16, evalLength = 32)))
                 (PermutationComposition(Elements = 5, Length = 16, EvalLength = 32) :> TaskSpec) "S5"
-            Expect.equal (Task.toSpec (Tasks.flipFlop (16, ignoreProbability = 0.5)))
+            Expect.equal ((Tasks.flipFlop (16, ignoreProbability = 0.5)))
                 (FlipFlop(Pairs = 16, IgnoreProbability = 0.5) :> TaskSpec) "flip-flop"
             let sums = Tasks.chainedArithmetic (7, 3, cot = false)
-            Expect.equal (Task.toSpec sums) (ChainedArithmetic(Modulus = 7, Steps = 3, ChainOfThought = false) :> TaskSpec) "sums"
-            let mixture = Tasks.mixture [ "sums", sums, 2.0; "icl", inContext, 1.0 ] |> Task.toSpec
+            Expect.equal (sums) (ChainedArithmetic(Modulus = 7, Steps = 3, ChainOfThought = false) :> TaskSpec) "sums"
+            let mixture = Tasks.mixture [ "sums", sums, 2.0; "icl", inContext, 1.0 ]
             let expected =
                 TaskMixture(
                     Components =
                         ValueList.Of(
-                            MixtureComponent(Domain = "sums", Task = Task.toSpec sums, Weight = 2.0),
-                            MixtureComponent(Domain = "icl", Task = Task.toSpec inContext, Weight = 1.0)))
+                            MixtureComponent(Domain = "sums", Task = sums, Weight = 2.0),
+                            MixtureComponent(Domain = "icl", Task = inContext, Weight = 1.0)))
             Expect.equal mixture (expected :> TaskSpec) "mixture"
-            let grouped = Tasks.mixture ([ "sums", sums, 2.0 ], grouping = PerMicroBatch) |> Task.toSpec :?> TaskMixture
+            let grouped = Tasks.mixture ([ "sums", sums, 2.0 ], grouping = MixtureGrouping.PerMicroBatch) :?> TaskMixture
             Expect.equal grouped.Grouping MixtureGrouping.PerMicroBatch "one domain per micro-batch"
         }
 
-        test "lowering is pure: the same value lowers to equal specs" {
-            Expect.equal (Experiment.lower (designExample ())) (Experiment.lower (designExample ())) "pure"
+        test "building is pure: the same expression builds equal specs" {
+            Expect.equal (designExample ()) (designExample ()) "pure"
         }
 
         test "Moe lowers to MoeFeedForward on the chosen layers" {
             let spec =
                 Model.llama (vocab = 64, width = 32, depth = 4, heads = 4)
                 |> Model.everyNth 2 (Block.feedForward (Moe.topK (experts = 8, k = 2) |> Moe.globalBalance 1e-3))
-                |> Model.toSpec
             let expected = MoeFeedForward(Experts = 8, TopK = 2, Balance = LoadBalance(Scope = BalanceScope.GlobalBatch, Coefficient = 1e-3))
             let kinds = spec.Blocks |> Seq.map (fun b -> b.FeedForward) |> List.ofSeq
             Expect.equal kinds [ DenseFeedForward(); expected; DenseFeedForward(); expected ] "every second block is a mixture"
@@ -206,13 +201,12 @@ let tests =
                 |> Moe.capacity 1.25
                 |> Moe.zLoss 1e-3
                 |> Moe.unnormalizedTopK
-                |> FeedForward.toSpec
             let expected =
                 MoeFeedForward(
                     Experts = 4, TopK = 1, ExpertHidden = 48, Shared = SharedExperts(Count = 2, Hidden = 16), NormalizeTopK = false,
                     CapacityFactor = 1.25, Balance = LoadBalance(Scope = BalanceScope.MicroBatch, Coefficient = 1e-2), ZLoss = 1e-3)
             Expect.equal lowered (expected :> FeedForwardSpec) "all fields"
-            Expect.equal (Moe.topK (experts = 4, k = 1) |> Moe.capacity 2.0 |> Moe.dropless |> FeedForward.toSpec)
+            Expect.equal (Moe.topK (experts = 4, k = 1) |> Moe.capacity 2.0 |> Moe.dropless)
                 (MoeFeedForward(Experts = 4, TopK = 1) :> FeedForwardSpec) "dropless clears the capacity"
         }
 
@@ -230,7 +224,6 @@ let tests =
             let spec =
                 Model.llama (vocab = 64, width = 32, depth = 2, heads = 4)
                 |> Model.layer 1 (Block.feedForward (Moe.topK (experts = 2, k = 3)))
-                |> Model.toSpec
             let errors = spec.Validate() |> Seq.map (fun e -> e.Path) |> List.ofSeq
             Expect.equal errors [ "model.blocks[1].feedForward.topK" ] "topK > experts"
         }

@@ -84,7 +84,7 @@ let tests =
 let overrideTests =
     testList "command-line overrides" [
         test "overrides replace budget, device and threads and leave the original untouched" {
-            let original = Experiment.pretrain "o" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2)) |> Experiment.lower
+            let original = Experiment.pretrain "o" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2))
             let before = ModelDsl.Core.Json.SpecJson.Serialize original
             let changed = Overrides.apply { Steps = Some 10L; Device = Some "cuda:0"; Threads = Some 3 } original
             Expect.equal changed.Training.Budget (ModelDsl.Core.Training.StepBudget 10L :> ModelDsl.Core.Training.BudgetSpec) "budget"

@@ -38,7 +38,7 @@ let tests =
         test "every training error is reported at once" {
             let paths =
                 small ()
-                |> Experiment.optimizer (Optim.adamW { AdamW.defaults with Lr = -1.0; Beta2 = 1.0 })
+                |> Experiment.optimizer (ModelDsl.Core.Training.AdamW(Lr = -1.0, Beta2 = 1.0))
                 |> Experiment.schedule (Schedule.wsd (warmup = 0.5, decayFraction = 0.6))
                 |> Experiment.budget (Budget.steps 0)
                 |> Experiment.batch (globalBatch = 64, microBatch = 24)
@@ -67,7 +67,7 @@ let tests =
         }
 
         test "an empty stack is an error" {
-            let paths = small () |> Experiment.model (fun m -> { m with Blocks = [] }) |> errorPaths
+            let paths = small () |> Experiment.model (fun m -> Ir.With(m, m.Blocks, ModelDsl.Core.ValueList<ModelDsl.Core.Model.BlockSpec>.Empty)) |> errorPaths
             Expect.equal paths [ "model.blocks" ] "paths"
         }
 
