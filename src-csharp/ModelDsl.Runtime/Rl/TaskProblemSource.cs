@@ -5,16 +5,21 @@ namespace ModelDsl.Runtime.Rl;
 /// <summary>
 /// Training problems cut from a task's training batches (<see cref="ITask.TrainBatch"/> at step, micro
 /// index = round), so RL draws from the training distribution and never from the evaluation problems.
-/// Next-token tasks (targets = inputs shifted by one: chained arithmetic, sparse parity, flip-flop,
-/// parity in context) split each sequence where the loss starts: the prompt is every token up to the
-/// first counted target's input, the reference the counted targets. S_n composition (a tagging task) gives the
-/// permutations as the prompt and the final state as the reference, as its evaluation problems do.
+/// Chained arithmetic and sparse parity (next-token tasks whose loss counts exactly the answer) split
+/// each sequence where the loss starts: the prompt is every token up to the first counted target's
+/// input ('=' included), the reference the counted targets, as in their evaluation problems. S_n
+/// composition (a tagging task) gives the permutations as the prompt and the final state as the
+/// reference, as its evaluation problems do. Other tasks (flip-flop, parity in context, mixtures, text)
+/// count the loss elsewhere than on one final answer and are refused.
 /// </summary>
 public sealed class TaskProblemSource(ITask task) : IProblemSource
 {
     public IReadOnlyList<Problem> TrainingProblems(long step, int round, int count)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "must be at least 1");
+        if (task is not (ChainedArithmeticTask or SparseParityTask or PermutationCompositionTask))
+            throw new NotSupportedException(
+                $"{task.GetType().Name}: RL training problems are cut from chained-arithmetic, sparse-parity and S_n-composition batches only; pass an IProblemSource for other tasks");
         using var batch = task.TrainBatch(step, round, count);
         var inputs = batch.Inputs.data<long>().ToArray();
         var targets = batch.Targets.data<long>().ToArray();
@@ -30,9 +35,6 @@ public sealed class TaskProblemSource(ITask task) : IProblemSource
                 problems[b] = new Problem(row.ToArray(), [rowTargets[^1]]);
                 continue;
             }
-            if (!row[1..].SequenceEqual(rowTargets[..^1]))
-                throw new NotSupportedException(
-                    $"{task.GetType().Name}: its targets are not its inputs shifted by one, so its training batches cannot be cut into RL problems");
             var first = Array.FindIndex(mask, b * length, length, m => m > 0) - b * length;
             if (first < 0) throw new InvalidOperationException($"{task.GetType().Name}: training sequence {b} has no counted token");
             long[] sequence = [.. row, rowTargets[^1]];

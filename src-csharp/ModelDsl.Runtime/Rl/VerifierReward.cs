@@ -8,8 +8,8 @@ namespace ModelDsl.Runtime.Rl;
 /// judges the final answer. Well formed means: with a stop token, it was emitted right after exactly the
 /// task's answer length (<see cref="ITask.CompletionLengthOf"/>); without one, the answer has at least
 /// that length. With <see cref="RewardSpec.RequireFormat"/> a badly formed completion earns nothing.
-/// Works for every task with problems and a verifier: chained arithmetic, sparse parity (with or without
-/// chain of thought; only the final label is checked), S_n composition, flip-flop, parity in context.
+/// Works for every task with a verifier; tested on chained arithmetic, sparse parity with chain of thought
+/// (only the final label is checked) and S_n composition.
 /// </summary>
 public sealed class VerifierReward(ITask task, RewardSpec spec, long? stopToken) : IRewardFunction
 {

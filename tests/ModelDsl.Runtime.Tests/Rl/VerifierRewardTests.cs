@@ -88,4 +88,11 @@ public class VerifierRewardTests
             Assert.False(reward.Score(problem, [(problem.ReferenceCompletion[0] + 1) % 6], false).Correct);
         }
     }
+
+    [Fact]
+    public void TasksWithoutASingleFinalAnswerAreRefused()
+    {
+        var task = new FlipFlopTask(new FlipFlop(), seed: 1);
+        Assert.Contains("IProblemSource", Assert.Throws<NotSupportedException>(() => new TaskProblemSource(task).TrainingProblems(0, 0, 2)).Message);
+    }
 }
