@@ -166,4 +166,23 @@ public class RlTrainerTests(Xunit.Abstractions.ITestOutputHelper output)
         resumedTrainer.Step();
         Assert.Equal(uninterrupted, Weights(resumed));
     }
+
+    /// <summary>Right exactly when the completion stopped (emitted the stop token).</summary>
+    private sealed class StoppedIsRight : IRewardFunction
+    {
+        public CompletionScore Score(Problem problem, ReadOnlySpan<long> answer, bool stopped) =>
+            stopped ? new(true, true, 1) : new(false, false, 0);
+    }
+
+    [Fact]
+    public void TruncatedCompletionsAreCountedAndCanBeMaskedOut()
+    {
+        // One new token and stop token 3: a completion is truncated exactly when it is not 3, i.e. when it is wrong.
+        var spec = Easy with { StopToken = 3, MaxNewTokens = 1, MaskTruncated = true };
+        var (metrics, masked) = Train(spec, 2, new StoppedIsRight());
+        Assert.All(metrics, m => Assert.Equal(1.0, m.TruncatedFraction + m.Accuracy, 12));
+        Assert.All(metrics, m => Assert.True(m.TruncatedFraction > 0 && m.TruncatedFraction < 1));
+        var (_, unmasked) = Train(spec with { MaskTruncated = false }, 2, new StoppedIsRight());
+        Assert.NotEqual(masked, unmasked);
+    }
 }
