@@ -1,0 +1,25 @@
+using ModelDsl.Core.Rl;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Rl;
+
+/// <summary>
+/// Per-token estimators of KL(pi || ref) from the log-probabilities of the sampled tokens, with
+/// log r = log ref - log pi (Schulman 2020): k1 = -log r, k2 = (log r)^2 / 2, k3 = r - 1 - log r.
+/// </summary>
+public static class KlEstimators
+{
+    public static Tensor Compute(Tensor logProbs, Tensor referenceLogProbs, KlEstimator estimator)
+    {
+        using var scope = NewDisposeScope();
+        var logRatio = referenceLogProbs - logProbs;
+        Tensor result = estimator switch
+        {
+            KlEstimator.K1 => -logRatio,
+            KlEstimator.K2 => logRatio.square() / 2,
+            KlEstimator.K3 => logRatio.exp() - 1 - logRatio,
+            _ => throw new ArgumentOutOfRangeException(nameof(estimator), estimator, "unknown KL estimator"),
+        };
+        return result.MoveToOuterDisposeScope();
+    }
+}
