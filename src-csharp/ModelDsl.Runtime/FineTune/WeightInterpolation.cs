@@ -33,8 +33,12 @@ public static class WeightInterpolation
                                             $"{tensorB.dtype} [{string.Join(", ", tensorB.shape)}] on {tensorB.device} in the other");
         }
         using var noGrad = no_grad();
+        // A module's state dictionary may list one tensor under several names (a submodule held in
+        // two fields); each tensor is mixed once.
+        var mixed = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (name, tensorA) in a)
         {
+            if (!mixed.Add(tensorA)) continue;
             using var scope = NewDisposeScope();
             var tensorB = b[name];
             if (alpha == 0) continue;
@@ -43,8 +47,8 @@ public static class WeightInterpolation
             if (!tensorA.is_floating_point())
                 throw new ArgumentException($"tensor '{name}' ({tensorA.dtype}) differs between the models and cannot be interpolated");
             // copy: true, so that a float64 model's own tensors are never handed to the dispose scope.
-            var mixed = tensorA.to(ScalarType.Float64, copy: true) * (1 - alpha) + tensorB.to(ScalarType.Float64, copy: true) * alpha;
-            tensorA.copy_(mixed);
+            var mix = tensorA.to(ScalarType.Float64, copy: true) * (1 - alpha) + tensorB.to(ScalarType.Float64, copy: true) * alpha;
+            tensorA.copy_(mix);
         }
     }
 

@@ -107,7 +107,7 @@ public sealed class ModelLoaderTests : IDisposable
     {
         // The trainer's checkpoint holds AdamW moments; the loader reads the weights only.
         var spec = Experiment(steps: 2);
-        var result = Training.Trainer.Run(spec, new Training.TrainOptions { RunDirectory = Path.Combine(directory, "trained") });
+        var result = ModelDsl.Runtime.Training.Trainer.Run(spec, new ModelDsl.Runtime.Training.TrainOptions { RunDirectory = Path.Combine(directory, "trained") });
         using var loaded = ModelLoader.Load(new RunSource { Path = result.RunDirectory }, spec.Model);
         using var initial = ModelCompiler.Build(spec.Model, ScalarType.Float32, seed: spec.Training.Seed);
         Assert.NotEqual(Weights(initial), Weights(loaded));

@@ -29,9 +29,9 @@ public sealed class SupervisedFineTuningTests : IDisposable
         var task = (ChainedArithmeticTask)TaskFactory.Create(Arithmetic, 1);
         using var model = ModelCompiler.Build(Model(), seed: 4);
         using var batch = task.TrainBatch(0, 0, 4);
-        // Target position t predicts token t + 1; the prompt is a_1 .. a_S '=', so targets 0 .. S-2
-        // are prompt tokens and targets S-1 .. are the response (the answer after '=').
-        var promptTargets = Arithmetic.Steps - 1;
+        // Target position t predicts token t + 1; the prompt is a_1 .. a_S '=', so targets 0 .. S-1
+        // (a_2 .. a_S and '=') are prompt tokens and targets S .. are the response (the answer after '=').
+        var promptTargets = Arithmetic.Steps;
         var mask = batch.LossMask.data<float>().ToArray();
         var length = (int)batch.LossMask.shape[1];
         for (var i = 0; i < mask.Length; i++) Assert.Equal(i % length < promptTargets ? 0f : 1f, mask[i]);

@@ -3,6 +3,7 @@ using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.FineTune;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
+using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
 using static ModelDsl.Runtime.Tests.FineTune.FineTuneFixtures;
 
 namespace ModelDsl.Runtime.Tests.FineTune;
