@@ -11,6 +11,9 @@ namespace ModelDsl.Runtime.Eval;
 /// </summary>
 public static class BestAtK
 {
+    /// <summary>Best@k by a perfect verifier: pass@k.</summary>
+    public static double ByVerifier(int n, int c, int k) => PassAtK.Estimate(n, c, k);
+
     public static double ByScore(IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int k)
     {
         var n = scores.Count;

@@ -1,6 +1,8 @@
 using ModelDsl.Core;
 using ModelDsl.Core.FineTune;
+using ModelDsl.Core.Json;
 using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Runs;
 using ModelDsl.Runtime.Training;
 
 namespace ModelDsl.Runtime.FineTune;
@@ -23,7 +25,7 @@ public static class SupervisedFineTuning
         // Checked before the run directory is created, so a wrong source leaves nothing behind.
         if (ArchitectureCheck.FirstDifference(ModelLoader.ArchitectureOf(sft.Source, "fineTune.source"), spec.Model) is { } difference)
             throw new ModelSourceException($"fineTune.source holds a different architecture than the experiment's model: {difference}");
-        return Trainer.Run(spec, options, (model, dtype, device, seed) =>
+        var result = Trainer.Run(spec, options, (model, dtype, device, seed) =>
         {
             var trainable = Trainer.BuildLanguageModel(model, dtype, device, seed);
             try
@@ -37,5 +39,11 @@ public static class SupervisedFineTuning
             }
             return trainable;
         });
+        // Provenance next to spec.json: where the weights came from.
+        AtomicFile.WriteAllText(Path.Combine(result.RunDirectory, ProvenanceFile), SpecJson.Serialize(sft));
+        return result;
     }
+
+    /// <summary>The file in a fine-tuning run's directory that records its <see cref="SftSpec"/>.</summary>
+    public const string ProvenanceFile = "fineTune.json";
 }

@@ -63,6 +63,8 @@ public sealed class SupervisedFineTuningTests : IDisposable
         var result = SupervisedFineTuning.Run(sft, new SftSpec { Source = new RunSource { Path = source } },
             new TrainOptions { RunDirectory = Path.Combine(directory, "sft") });
         Assert.Equal(3, result.Steps);
+        var recorded = ModelDsl.Core.Json.SpecJson.Deserialize<SftSpec>(File.ReadAllText(Path.Combine(result.RunDirectory, SupervisedFineTuning.ProvenanceFile)));
+        Assert.Equal(new RunSource { Path = source }, recorded.Source);
         Assert.Equal(3, Checkpoint.ReadHeader(ModelLoader.CheckpointPath(new RunSource { Path = result.RunDirectory })).Step);
 
         // The first step's loss is the pretrained model's loss on the first fine-tuning batch.
