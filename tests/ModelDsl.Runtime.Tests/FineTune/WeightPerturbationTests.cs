@@ -93,6 +93,10 @@ public sealed class WeightPerturbationTests : IDisposable
         });
         Assert.Equal(result.BaseLoss, fromSpec.BaseLoss);
         Assert.Equal(result.Points.Select(p => p.MeanLoss), fromSpec.Points.Select(p => p.MeanLoss));
+
+        var plot = Path.Combine(directory, "plots", "sensitivity.png");
+        PerturbationPlot.Save(plot, [("seed 1", result), ("again", fromSpec)]);
+        Assert.True(new FileInfo(plot).Length > 1000);
     }
 
     [Fact]
