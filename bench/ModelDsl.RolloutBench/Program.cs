@@ -3,9 +3,9 @@
 //   dotnet run -c Release --project bench/ModelDsl.RolloutBench [-- --threads 2 --width 256 --depth 4 --group 16 --tokens 128 --rounds 3]
 // Both paths draw the same tokens from the same seed; the ratio is recompute time / cached time.
 using System.Diagnostics;
+using ModelDsl.Runtime.Compile;
 using ModelDsl.Core.Generation;
 using ModelDsl.Core.Model;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Rl;
 using ModelDsl.Runtime.Tasks;
 using TorchSharp;

@@ -1,12 +1,12 @@
 // A tool's view of ModelDsl: build the IR directly in C#, validate it, save it as a JSON run spec,
 // inspect the compiled model, train it, and read the result back.
 //   dotnet run -c Release --project examples/CSharpTool [-- <runs-dir>]
+using ModelDsl.Runtime.Compile;
 using ModelDsl.Core;
 using ModelDsl.Core.Json;
 using ModelDsl.Core.Model;
 using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Training;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Training;
 
 var runsRoot = args.Length > 0 ? args[0] : "runs";

@@ -57,7 +57,7 @@ internal sealed class ValueListJsonConverterFactory : JsonConverterFactory
 internal sealed class ValueListJsonConverter<T> : JsonConverter<ValueList<T>>
 {
     /// <summary>Key under which a failing element's path (relative to the list) travels up, so
-    /// that errors name the full path (<c>$.model.blocks[3].mixer.headz</c>).</summary>
+    /// that errors name the full path (<c>$.model.blocks[3].attention.headz</c>).</summary>
     internal const string InnerPathKey = "ModelDsl.InnerPath";
 
     public override ValueList<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

@@ -9,7 +9,7 @@ module Block =
     let defaults = BlockSpec()
 
     /// Edit the block's attention.
-    let attention (edit: AttentionSpec -> AttentionSpec) (block: BlockSpec) = Ir.With(block, block.Mixer, edit block.Mixer)
+    let attention (edit: AttentionSpec -> AttentionSpec) (block: BlockSpec) = Ir.With(block, block.Attention, edit block.Attention)
 
     /// Replace the block's feed-forward.
     let feedForward (feedForward: FeedForwardSpec) (block: BlockSpec) = Ir.With(block, block.FeedForward, feedForward)

@@ -15,7 +15,7 @@ type Model =
     static member llama(vocab: int, width: int, depth: int, heads: int, ?kvHeads: int) =
         if depth < 0 then invalidArg (nameof depth) $"depth {depth} must not be negative"
         let attention = AttentionSpec(Heads = heads, KvHeads = Option.toNullable kvHeads)
-        Model.ofBlocks (vocab, width, List.replicate depth (BlockSpec(Mixer = attention)))
+        Model.ofBlocks (vocab, width, List.replicate depth (BlockSpec(Attention = attention)))
 
 [<RequireQualifiedAccess>]
 module Model =

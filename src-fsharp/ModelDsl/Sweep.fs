@@ -10,7 +10,7 @@ type Axis = { Path: string; Name: string option; Values: float list }
 
 [<RequireQualifiedAccess>]
 module Axis =
-    /// Any numeric field of the experiment, by its JSON path ("model.blocks[0].mixer.heads").
+    /// Any numeric field of the experiment, by its JSON path ("model.blocks[0].attention.heads").
     let path (path: string) (values: float list) = { Path = path; Name = None; Values = values }
     /// The label used in tables and run folders (default: the path's last field).
     let named (name: string) (axis: Axis) = { axis with Name = Some name }

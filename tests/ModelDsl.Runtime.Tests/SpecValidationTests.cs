@@ -21,10 +21,10 @@ public class SpecValidationTests
 
     public static TheoryData<string, Func<ExperimentSpec, ExperimentSpec>, string> BadSpecs => new()
     {
-        { "model.blocks[0].mixer.heads", s => s with { Model = ModelSpec.Llama(8, 64, 2, heads: 3) }, "does not divide width 64" },
+        { "model.blocks[0].attention.heads", s => s with { Model = ModelSpec.Llama(8, 64, 2, heads: 3) }, "does not divide width 64" },
         { "model.blocks", s => s with { Model = ModelSpec.Llama(8, 64, depth: 0, heads: 4) }, "at least one block" },
         { "training.optimizer.lr", s => s with { Training = s.Training with { Optimizer = new AdamW { Lr = -1e-3 } } }, "positive" },
-        { "model.blocks[0].mixer.kvHeads", s => s with { Model = ModelSpec.Llama(8, 64, 2, heads: 4, kvHeads: 3) }, "does not divide heads 4" },
+        { "model.blocks[0].attention.kvHeads", s => s with { Model = ModelSpec.Llama(8, 64, 2, heads: 4, kvHeads: 3) }, "does not divide heads 4" },
         { "training.microBatch", s => s with { Training = s.Training with { GlobalBatch = 10, MicroBatch = 4 } }, "does not divide globalBatch 10" },
         { "model.vocab", s => s with { Model = ModelSpec.Llama(2, 64, 2, 4) }, "smaller than the task's vocabulary 4" },
         { "model.width", s => s with { Model = s.Model with { Width = 0 } }, "must be positive" },
@@ -34,7 +34,7 @@ public class SpecValidationTests
         { "training.budget.count", s => s with { Training = s.Training with { Budget = new StepBudget(0) } }, "at least 1" },
         { "training.optimizer.beta2", s => s with { Training = s.Training with { Optimizer = new AdamW { Beta2 = 1.0 } } }, "[0, 1)" },
         { "training.device", s => s with { Training = s.Training with { Device = "tpu" } }, "not a device" },
-        { "model.blocks[0].mixer.position", s => s with { Model = s.Model with { Blocks = ValueList.Of(new BlockSpec { Mixer = new AttentionSpec { Heads = 4, HeadDim = 15 } }) } }, "even head dimension" },
+        { "model.blocks[0].attention.position", s => s with { Model = s.Model with { Blocks = ValueList.Of(new BlockSpec { Attention = new AttentionSpec { Heads = 4, HeadDim = 15 } }) } }, "even head dimension" },
         { "task.path", s => s with { Task = new TextCorpus { Path = "" } }, "corpus file is required" },
         { "model.maxSequenceLength", s => s with { Model = s.Model with { MaxSequenceLength = 4 } }, "shorter than the task's sequences" },
     };
@@ -56,7 +56,7 @@ public class SpecValidationTests
             Training = Good.Training with { Optimizer = new AdamW { Lr = 0 }, GlobalBatch = 0 },
         };
         var paths = bad.Validate().Select(e => e.Path).ToHashSet();
-        Assert.Superset(new HashSet<string> { "model.blocks[0].mixer.heads", "model.blocks[1].mixer.heads", "training.optimizer.lr", "training.globalBatch" }, paths);
+        Assert.Superset(new HashSet<string> { "model.blocks[0].attention.heads", "model.blocks[1].attention.heads", "training.optimizer.lr", "training.globalBatch" }, paths);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class SpecValidationTests
         var json = SpecJson.Serialize(Good).Replace("\"heads\"", "\"headz\"");
         var e = Assert.Throws<SpecFormatException>(() => SpecJson.Deserialize<ExperimentSpec>(json, "exp.json"));
         Assert.Contains("exp.json", e.Message);
-        Assert.Contains("$.model.blocks[0].mixer.headz", e.Message);
+        Assert.Contains("$.model.blocks[0].attention.headz", e.Message);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ let private errorPaths experiment =
     | Ok _ -> failtest "expected validation errors"
     | Error errors -> errors |> List.map (fun (e: ModelDsl.Core.Validation.ValidationError) -> e.Path)
 
-let private gateOf (spec: ModelDsl.Core.ExperimentSpec) (layer: int) = spec.Model.Blocks[layer].Mixer.Gate
+let private gateOf (spec: ModelDsl.Core.ExperimentSpec) (layer: int) = spec.Model.Blocks[layer].Attention.Gate
 
 [<Tests>]
 let tests =
@@ -56,7 +56,7 @@ let tests =
             Expect.isNull (gateOf spec 2) "layer 2: no gate"
             Expect.equal (gateOf spec 3) (GateSpec()) "layer 3: G1"
             let removed = small () |> Experiment.model (Model.attention (Attention.gate Gate.g1 >> Attention.noGate)) |> lowered
-            Expect.isTrue (removed.Model.Blocks |> Seq.forall (fun b -> isNull b.Mixer.Gate)) "noGate removes it"
+            Expect.isTrue (removed.Model.Blocks |> Seq.forall (fun b -> isNull b.Attention.Gate)) "noGate removes it"
         }
 
         test "a G5 gate that is headwise or shared is reported at its field and layer" {
@@ -64,7 +64,7 @@ let tests =
                 small ()
                 |> Experiment.model (Model.layer 1 (Block.attention (Attention.gate (Gate.g5 |> Gate.headwise |> Gate.shared))))
                 |> errorPaths
-            Expect.equal paths [ "model.blocks[1].mixer.gate.granularity"; "model.blocks[1].mixer.gate.sharedAcrossHeads" ] "paths"
+            Expect.equal paths [ "model.blocks[1].attention.gate.granularity"; "model.blocks[1].attention.gate.sharedAcrossHeads" ] "paths"
         }
 
         test "gate JSON uses readable names and rejects unknown fields" {

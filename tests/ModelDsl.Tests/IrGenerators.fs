@@ -50,10 +50,10 @@ let norm : Gen<NormSpec> = derived []
 
 let block =
     gen {
-        let! mixer = attention
+        let! attention = attention
         let! feedForward = feedForward
         let! norm = norm
-        return BlockSpec(Mixer = mixer, FeedForward = feedForward, Norm = norm)
+        return BlockSpec(Attention = attention, FeedForward = feedForward, Norm = norm)
     }
 
 let model =

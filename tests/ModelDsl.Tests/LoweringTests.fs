@@ -42,8 +42,8 @@ let tests =
         test "the design example lowers to a heterogeneous stack" {
             let spec = designExample () |> Experiment.toSpec |> expectOk
             let attention = AttentionSpec(Heads = 4, KvHeads = 2, Position = NoPosition())
-            let plain = BlockSpec(Mixer = attention)
-            let wide = BlockSpec(Mixer = attention, FeedForward = DenseFeedForward(Hidden = 768))
+            let plain = BlockSpec(Attention = attention)
+            let wide = BlockSpec(Attention = attention, FeedForward = DenseFeedForward(Hidden = 768))
             let expected =
                 ExperimentSpec(
                     Name = "parity",
@@ -70,7 +70,7 @@ let tests =
                 |> Model.init (InitSpec(Std = 0.01, EmbeddingStd = 0.5, ScaleResidualOutputs = false))
                 |> Model.maxSequenceLength 128
             let norm = RmsNorm(Eps = 1e-5)
-            let block attention feedForward = BlockSpec(Mixer = attention, FeedForward = feedForward, Norm = norm)
+            let block attention feedForward = BlockSpec(Attention = attention, FeedForward = feedForward, Norm = norm)
             let plainAttention = AttentionSpec(Heads = 4)
             let geluBias = DenseFeedForward(Hidden = 256, Activation = Activation.Gelu, Bias = true)
             let expected =

@@ -22,17 +22,17 @@ let tests =
 
         test "heads not dividing the width are reported for every layer" {
             let paths = small () |> Experiment.model (Model.attention (Attention.heads 3 >> Attention.position Position.noPosition)) |> errorPaths
-            Expect.equal paths [ for i in 0..3 -> $"model.blocks[{i}].mixer.heads" ] "paths"
+            Expect.equal paths [ for i in 0..3 -> $"model.blocks[{i}].attention.heads" ] "paths"
         }
 
         test "RoPE with an odd head dimension is reported at the position" {
             let paths = small () |> Experiment.model (Model.layer 1 (Block.attention (Attention.headDim 15))) |> errorPaths
-            Expect.equal paths [ "model.blocks[1].mixer.position" ] "paths"
+            Expect.equal paths [ "model.blocks[1].attention.position" ] "paths"
         }
 
         test "a bad edit in one layer names that layer" {
             let paths = small () |> Experiment.model (Model.layer 2 (Block.attention (Attention.kvHeads 3))) |> errorPaths
-            Expect.equal paths [ "model.blocks[2].mixer.kvHeads" ] "paths"
+            Expect.equal paths [ "model.blocks[2].attention.kvHeads" ] "paths"
         }
 
         test "every training error is reported at once" {
@@ -82,7 +82,7 @@ let tests =
             | None -> failtest "expected SpecValidationException"
             | Some e ->
                 Expect.equal e.Errors.Count 4 "one error per layer"
-                Expect.stringContains e.Message "model.blocks[3].mixer.heads" "message lists the paths"
+                Expect.stringContains e.Message "model.blocks[3].attention.heads" "message lists the paths"
         }
 
         test "editing a layer that does not exist is an error, not ignored" {

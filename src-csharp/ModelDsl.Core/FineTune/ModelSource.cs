@@ -1,3 +1,4 @@
+using ModelDsl.Core.Variants;
 using System.Text.Json.Serialization;
 using ModelDsl.Core.Validation;
 
@@ -8,11 +9,6 @@ namespace ModelDsl.Core.FineTune;
 /// WiSE-FT interpolation, perturbation sensitivity, RL). Only weights are taken, never optimizer
 /// state; the architecture must match the spec the weights are loaded into.
 /// </summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
-[JsonDerivedType(typeof(RunSource), "fromRun")]
-[JsonDerivedType(typeof(CheckpointSource), "fromCheckpoint")]
-[JsonDerivedType(typeof(InterpolatedSource), "interpolation")]
-[JsonDerivedType(typeof(PerturbedSource), "perturbed")]
 public abstract record ModelSource
 {
     public abstract void Validate(Validator v, string path);
@@ -35,6 +31,7 @@ public abstract record ModelSource
 }
 
 /// <summary>A run directory: the weights of its newest checkpoint whose checksum verifies.</summary>
+[Kind("fromRun")]
 public sealed record RunSource : ModelSource
 {
     public string Path { get; init; } = "";
@@ -44,6 +41,7 @@ public sealed record RunSource : ModelSource
 }
 
 /// <summary>One checkpoint file.</summary>
+[Kind("fromCheckpoint")]
 public sealed record CheckpointSource : ModelSource
 {
     public string Path { get; init; } = "";
@@ -56,6 +54,7 @@ public sealed record CheckpointSource : ModelSource
 /// WiSE-FT weight interpolation (PAPERS.md §5): theta = (1 - Alpha) theta_A + Alpha theta_B, tensor
 /// by tensor, for two sources of the same architecture. Alpha 0 gives A and 1 gives B bit-exactly.
 /// </summary>
+[Kind("interpolation")]
 public sealed record InterpolatedSource : ModelSource
 {
     public ModelSource A { get; init; } = new RunSource();
@@ -74,6 +73,7 @@ public sealed record InterpolatedSource : ModelSource
 /// A Gaussian perturbation theta + Gamma * eps of a source (PAPERS.md §6), eps drawn per tensor
 /// with the tensor's initialisation standard deviation and a generator seeded with NoiseSeed.
 /// </summary>
+[Kind("perturbed")]
 public sealed record PerturbedSource : ModelSource
 {
     public ModelSource Source { get; init; } = new RunSource();

@@ -24,7 +24,7 @@ public sealed record ModelSpec
     {
         Vocab = vocab,
         Width = width,
-        Blocks = ValueList.Repeat(new BlockSpec { Mixer = new AttentionSpec { Heads = heads, KvHeads = kvHeads } }, depth),
+        Blocks = ValueList.Repeat(new BlockSpec { Attention = new AttentionSpec { Heads = heads, KvHeads = kvHeads } }, depth),
     };
 
     public void Validate(Validator v, string path)

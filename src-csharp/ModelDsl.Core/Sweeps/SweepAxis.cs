@@ -4,7 +4,7 @@ namespace ModelDsl.Core.Sweeps;
 
 /// <summary>
 /// One hyperparameter of a sweep: a path into the experiment's JSON (camelCase field names, e.g.
-/// "training.optimizer.lr"; list elements as "model.blocks[0].mixer.heads") and the grid of values
+/// "training.optimizer.lr"; list elements as "model.blocks[0].attention.heads") and the grid of values
 /// it takes. Values are set through the JSON, so any numeric field of any IR record can be swept.
 /// </summary>
 public sealed record SweepAxis

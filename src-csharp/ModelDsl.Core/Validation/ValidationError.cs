@@ -1,6 +1,6 @@
 namespace ModelDsl.Core.Validation;
 
-/// <summary>One broken rule: where (a JSON-style path such as <c>model.blocks[3].mixer.heads</c>) and what.</summary>
+/// <summary>One broken rule: where (a JSON-style path such as <c>model.blocks[3].attention.heads</c>) and what.</summary>
 public sealed record ValidationError(string Path, string Message)
 {
     public override string ToString() => $"{Path}: {Message}";

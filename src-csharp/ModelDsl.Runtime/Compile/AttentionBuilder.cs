@@ -4,7 +4,7 @@ using ModelDsl.Runtime.Attention;
 
 namespace ModelDsl.Runtime.Compile;
 
-/// <summary>AttentionSpec -> sequence mixer. The position encoding decides the attention core.</summary>
+/// <summary>AttentionSpec -> attention layer. The position encoding decides the attention core.</summary>
 internal static class AttentionBuilder
 {
     public static AttentionLayer Build(AttentionSpec spec, NormSpec blockNorm, BuildContext context, string path)

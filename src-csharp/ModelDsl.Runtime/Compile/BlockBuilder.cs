@@ -11,7 +11,7 @@ internal static class BlockBuilder
         var width = context.Model.Width;
         return new TransformerBlock(
             NormBuilder.Build(spec.Norm, width, context, $"{path}.norm"),
-            AttentionBuilder.Build(spec.Mixer, spec.Norm, context, $"{path}.mixer"),
+            AttentionBuilder.Build(spec.Attention, spec.Norm, context, $"{path}.attention"),
             NormBuilder.Build(spec.Norm, width, context, $"{path}.norm"),
             FeedForwardBuilder.Build(spec.FeedForward, context, $"{path}.feedForward"));
     }

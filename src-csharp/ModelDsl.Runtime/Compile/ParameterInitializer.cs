@@ -14,28 +14,30 @@ namespace ModelDsl.Runtime.Compile;
 /// Values are drawn in float64 on the CPU from one seeded generator, in parameter order, then
 /// copied: the same seed gives the same model on every device and (up to rounding) every dtype.
 /// </summary>
-internal static class ParameterInitializer
+public static class ParameterInitializer
 {
     public static void Initialize(LanguageModel model, InitSpec init, long seed)
     {
         using var generator = new torch.Generator(unchecked((ulong)seed), torch.CPU);
-        var residualScale = init.ScaleResidualOutputs ? 1.0 / Math.Sqrt(2.0 * model.Spec.Blocks.Count) : 1.0;
         using var noGrad = torch.no_grad();
         foreach (var p in model.NamedParameters())
         {
-            var parameter = p.Parameter;
-            switch (p.Role)
-            {
-                case ParameterRole.Embedding: FillNormal(parameter, init.EmbeddingStd, generator); break;
-                case ParameterRole.Head: FillNormal(parameter, init.Std, generator); break;
-                case var role when role.MatrixGroup():
-                    FillNormal(parameter, p.ResidualOutput ? init.Std * residualScale : init.Std, generator); break;
-                case ParameterRole.Norm: parameter.fill_(1.0); break;
-                case ParameterRole.Bias: parameter.zero_(); break;
-                default: throw new InvalidOperationException($"no initialisation rule for {p.Name} ({p.Role})");
-            }
+            if (InitialStd(p, init, model.Spec.Blocks.Count) is { } std) FillNormal(p.Parameter, std, generator);
+            else if (p.Role == ParameterRole.Norm) p.Parameter.fill_(1.0);
+            else if (p.Role == ParameterRole.Bias) p.Parameter.zero_();
+            else throw new InvalidOperationException($"no initialisation rule for {p.Name} ({p.Role})");
         }
     }
+
+    /// <summary>The standard deviation a parameter is drawn with, or null for those initialised to a
+    /// constant (norm gains 1, biases 0).</summary>
+    public static double? InitialStd(NamedParameter p, InitSpec init, int depth) => p.Role switch
+    {
+        ParameterRole.Embedding => init.EmbeddingStd,
+        ParameterRole.Head => init.Std,
+        var role when role.MatrixGroup() => p.ResidualOutput && init.ScaleResidualOutputs ? init.Std * (1.0 / Math.Sqrt(2.0 * depth)) : init.Std,   // GPT-2 §2.3
+        _ => null,
+    };
 
     private static void FillNormal(Parameter parameter, double std, torch.Generator generator)
     {

@@ -1,8 +1,8 @@
 using ModelDsl.Core.Generation;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Tasks;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Eval;
 

@@ -1,6 +1,6 @@
 using ModelDsl.Core.FineTune;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Tasks;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Eval;
 

@@ -5,6 +5,7 @@ using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Runs;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.FineTune;
 

@@ -1,10 +1,10 @@
 using ModelDsl.Core;
 using ModelDsl.Core.FineTune;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Eval;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.FineTune;
 

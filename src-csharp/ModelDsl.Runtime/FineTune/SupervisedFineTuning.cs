@@ -1,9 +1,9 @@
 using ModelDsl.Core;
 using ModelDsl.Core.FineTune;
 using ModelDsl.Core.Json;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Runs;
 using ModelDsl.Runtime.Training;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.FineTune;
 

@@ -1,7 +1,8 @@
 using ModelDsl.Core.Model;
-using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
+using ModelDsl.Runtime.Compile;
 
 namespace ModelDsl.Runtime.FineTune;
 
@@ -20,16 +21,8 @@ public static class WeightPerturbation
     /// <summary>sigma of every parameter, by name, in parameter order (0 for those left unperturbed).</summary>
     public static IReadOnlyList<(string Name, double Sigma)> NoiseScales(LanguageModel model)
     {
-        var init = model.Spec.Init;
-        var residualOutputs = model.ResidualOutputWeights().ToHashSet(StringComparer.Ordinal);
-        var residualScale = init.ScaleResidualOutputs ? 1.0 / Math.Sqrt(2.0 * model.Spec.Blocks.Count) : 1.0;
-        return model.NamedParameters().Select(p => (p.Name, p.Role switch
-        {
-            ParameterRole.Embedding => init.EmbeddingStd,
-            ParameterRole.Head => init.Std,
-            ParameterRole.HiddenMatrix => residualOutputs.Contains(p.Name) ? init.Std * residualScale : init.Std,
-            _ => 0.0,
-        })).ToList();
+        return model.NamedParameters()
+            .Select(p => (p.Name, ParameterInitializer.InitialStd(p, model.Spec.Init, model.Spec.Blocks.Count) ?? 0.0)).ToList();
     }
 
     /// <summary>The noise gamma * eps for every perturbed parameter (float64, CPU), as <see cref="Add"/> adds it.</summary>

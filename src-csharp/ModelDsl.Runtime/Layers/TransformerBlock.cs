@@ -6,8 +6,8 @@ using ModelDsl.Runtime.Attention;
 namespace ModelDsl.Runtime.Layers;
 
 /// <summary>
-/// A pre-norm residual block (Xiong et al. 2020): h = x + mixer(norm(x)); y = h + ffn(norm(h)).
-/// The mixer and the feed-forward are chosen per block, so stacks can be heterogeneous.
+/// A pre-norm residual block (Xiong et al. 2020): h = x + attention(norm(x)); y = h + ffn(norm(h)).
+/// The attention and the feed-forward are chosen per block, so stacks can be heterogeneous.
 /// </summary>
 public sealed class TransformerBlock : nn.Module<Tensor, Tensor>, IPublishesParameters
 {

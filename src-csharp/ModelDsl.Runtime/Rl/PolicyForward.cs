@@ -1,5 +1,5 @@
-using ModelDsl.Runtime.Compile;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Rl;
 

@@ -1,5 +1,6 @@
 using ModelDsl.Runtime.Compile;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Rl;
 

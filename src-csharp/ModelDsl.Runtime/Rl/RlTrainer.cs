@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using ModelDsl.Core.Rl;
-using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Tasks;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Rl;
 

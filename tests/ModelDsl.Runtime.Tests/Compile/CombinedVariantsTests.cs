@@ -32,9 +32,9 @@ public sealed class CombinedVariantsTests : IDisposable
         {
             MaxSequenceLength = 32,
             Blocks = ValueList.Of(
-                new BlockSpec { Mixer = path },
-                new BlockSpec { Mixer = rope, FeedForward = moe },
-                new BlockSpec { Mixer = path, FeedForward = moe }),
+                new BlockSpec { Attention = path },
+                new BlockSpec { Attention = rope, FeedForward = moe },
+                new BlockSpec { Attention = path, FeedForward = moe }),
         };
     }
 

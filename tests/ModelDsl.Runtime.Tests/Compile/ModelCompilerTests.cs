@@ -122,7 +122,7 @@ public class ModelCompilerTests
         {
             TiedHead = false,
             Init = new InitSpec { Std = 0.02, EmbeddingStd = 0.05, ScaleResidualOutputs = true },
-            Blocks = ValueList.Repeat(new BlockSpec { Mixer = new AttentionSpec { Heads = 4, Bias = true } }, 4),
+            Blocks = ValueList.Repeat(new BlockSpec { Attention = new AttentionSpec { Heads = 4, Bias = true } }, 4),
         };
         using var model = ModelCompiler.Build(spec, seed: 5);
         var residualStd = 0.02 / Math.Sqrt(2 * 4);
@@ -212,7 +212,7 @@ public class ModelCompilerTests
         var spec = ModelSpec.Llama(vocab: 1 << 30, width: 1 << 20, depth: 2, heads: 3) with { MaxSequenceLength = 0 };
         var error = Assert.Throws<SpecValidationException>(() => ModelCompiler.Build(spec));
         var paths = error.Errors.Select(e => e.Path).ToHashSet();
-        Assert.Superset(new HashSet<string> { "model.blocks[0].mixer.heads", "model.blocks[1].mixer.heads", "model.maxSequenceLength" }, paths);
+        Assert.Superset(new HashSet<string> { "model.blocks[0].attention.heads", "model.blocks[1].attention.heads", "model.maxSequenceLength" }, paths);
     }
 
     [Fact]

@@ -18,10 +18,10 @@ internal static class TinyModels
         Width = 12,
         MaxSequenceLength = maxSequenceLength,
         Blocks = ValueList.Of(
-            new BlockSpec { Mixer = new AttentionSpec { Heads = 3, KvHeads = 3, QkNorm = true, Bias = true } },
+            new BlockSpec { Attention = new AttentionSpec { Heads = 3, KvHeads = 3, QkNorm = true, Bias = true } },
             new BlockSpec
             {
-                Mixer = new AttentionSpec { Heads = 2, KvHeads = 1, HeadDim = 5, Position = new NoPosition() },
+                Attention = new AttentionSpec { Heads = 2, KvHeads = 1, HeadDim = 5, Position = new NoPosition() },
                 FeedForward = new DenseFeedForward { Hidden = 20, Activation = Activation.Gelu, Bias = true },
             }),
     };

@@ -18,7 +18,7 @@ public class GatedAttentionEvalTests
         Width = 8,
         MaxSequenceLength = 16,
         TiedHead = false,
-        Blocks = ValueList.Of(gates.Select(g => new BlockSpec { Mixer = new AttentionSpec { Heads = 2, Position = new NoPosition(), Gate = g } }).ToArray()),
+        Blocks = ValueList.Of(gates.Select(g => new BlockSpec { Attention = new AttentionSpec { Heads = 2, Position = new NoPosition(), Gate = g } }).ToArray()),
     };
 
     private static Tensor Tokens(int length = 6) =>

@@ -7,6 +7,7 @@ using ModelDsl.Runtime.Eval;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Tests.Eval;
 

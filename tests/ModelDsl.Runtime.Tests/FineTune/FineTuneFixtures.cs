@@ -6,6 +6,7 @@ using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Runs;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Tests.FineTune;
 
@@ -14,13 +15,13 @@ internal static class FineTuneFixtures
 {
     public static readonly ChainedArithmetic Arithmetic = new() { Modulus = 5, Steps = 3 };
 
-    public static ModelSpec Model(int heads = 2, int depth = 2) =>
+    public static ModelSpec SmallModel(int heads = 2, int depth = 2) =>
         ModelSpec.Llama(vocab: Arithmetic.VocabularySize(), width: 16, depth: depth, heads: heads) with { MaxSequenceLength = 16 };
 
     public static ExperimentSpec Experiment(ModelSpec? model = null, int steps = 4, double lr = 1e-2) => new()
     {
         Name = "ft",
-        Model = model ?? Model(),
+        Model = model ?? SmallModel(),
         Task = Arithmetic,
         Training = new TrainingSpec
         {

@@ -54,13 +54,13 @@ public sealed class ModelLoaderTests : IDisposable
     [Fact]
     public void LoadingIntoAnotherArchitectureNamesTheFirstDifferingField()
     {
-        var spec = Experiment(Model(heads: 4));
+        var spec = Experiment(SmallModel(heads: 4));
         var file = SaveRun(Path.Combine(directory, "run"), spec, seed: 1);
-        var error = Assert.Throws<ModelSourceException>(() => ModelLoader.Load(new CheckpointSource { Path = file }, Model(heads: 2)));
+        var error = Assert.Throws<ModelSourceException>(() => ModelLoader.Load(new CheckpointSource { Path = file }, SmallModel(heads: 2)));
         Assert.Contains(file, error.Message);
-        Assert.Contains("model.blocks[0].mixer.heads: checkpoint has 4, spec has 2", error.Message);
+        Assert.Contains("model.blocks[0].attention.heads: checkpoint has 4, spec has 2", error.Message);
 
-        var deeper = Assert.Throws<ModelSourceException>(() => ModelLoader.Load(new CheckpointSource { Path = file }, Model(heads: 4, depth: 3)));
+        var deeper = Assert.Throws<ModelSourceException>(() => ModelLoader.Load(new CheckpointSource { Path = file }, SmallModel(heads: 4, depth: 3)));
         Assert.Contains("model.blocks: checkpoint has 2 entries, spec has 3", deeper.Message);
     }
 

@@ -7,6 +7,7 @@ using ModelDsl.Runtime.Training;
 using static TorchSharp.torch;
 using static ModelDsl.Runtime.Tests.FineTune.FineTuneFixtures;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Tests.FineTune;
 
@@ -27,7 +28,7 @@ public sealed class SupervisedFineTuningTests : IDisposable
     public void TheLossCountsResponseTokensOnly()
     {
         var task = (ChainedArithmeticTask)TaskFactory.Create(Arithmetic, 1);
-        using var model = ModelCompiler.Build(Model(), seed: 4);
+        using var model = ModelCompiler.Build(SmallModel(), seed: 4);
         using var batch = task.TrainBatch(0, 0, 4);
         // Target position t predicts token t + 1; the prompt is a_1 .. a_S '=', so targets 0 .. S-1
         // (a_2 .. a_S and '=') are prompt tokens and targets S .. are the response (the answer after '=').
@@ -82,11 +83,11 @@ public sealed class SupervisedFineTuningTests : IDisposable
     public void ASourceOfAnotherArchitectureFailsBeforeAnyRunDirectoryIsCreated()
     {
         var source = Path.Combine(directory, "other");
-        SaveRun(source, Experiment(Model(heads: 4)), seed: 1);
+        SaveRun(source, Experiment(SmallModel(heads: 4)), seed: 1);
         var runs = Path.Combine(directory, "runs");
         var error = Assert.Throws<ModelSourceException>(() => SupervisedFineTuning.Run(Experiment(), new SftSpec { Source = new RunSource { Path = source } },
             new TrainOptions { RunsRoot = runs }));
-        Assert.Contains("model.blocks[0].mixer.heads: checkpoint has 4, spec has 2", error.Message);
+        Assert.Contains("model.blocks[0].attention.heads: checkpoint has 4, spec has 2", error.Message);
         Assert.False(Directory.Exists(runs));
     }
 }

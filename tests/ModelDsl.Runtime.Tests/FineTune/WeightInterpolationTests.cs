@@ -81,19 +81,19 @@ public sealed class WeightInterpolationTests : IDisposable
     {
         var a = Path.Combine(directory, "a");
         var b = Path.Combine(directory, "b");
-        SaveRun(a, Experiment(Model(heads: 2)), seed: 1);
-        SaveRun(b, Experiment(Model(heads: 4)), seed: 2);
+        SaveRun(a, Experiment(SmallModel(heads: 2)), seed: 1);
+        SaveRun(b, Experiment(SmallModel(heads: 4)), seed: 2);
         var error = Assert.Throws<ModelSourceException>(() => WeightInterpolation.Write(a, b, 0.5, Path.Combine(directory, "out")));
         Assert.StartsWith("source.b:", error.Message);
-        Assert.Contains("model.blocks[0].mixer.heads: checkpoint has 4, spec has 2", error.Message);
+        Assert.Contains("model.blocks[0].attention.heads: checkpoint has 4, spec has 2", error.Message);
         Assert.False(File.Exists(Path.Combine(directory, "out", "spec.json")));
     }
 
     [Fact]
     public void MixRejectsAlphaOutsideTheUnitInterval()
     {
-        using var x = ModelCompiler.Build(Model(), seed: 1);
-        using var y = ModelCompiler.Build(Model(), seed: 2);
+        using var x = ModelCompiler.Build(SmallModel(), seed: 1);
+        using var y = ModelCompiler.Build(SmallModel(), seed: 2);
         Assert.Throws<ArgumentOutOfRangeException>(() => WeightInterpolation.Mix(x, y, 1.5));
     }
 }

@@ -5,6 +5,7 @@ using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
 using static ModelDsl.Runtime.Tests.FineTune.FineTuneFixtures;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.FineTune;
 
@@ -16,7 +17,7 @@ public sealed class WeightPerturbationTests : IDisposable
     [Fact]
     public void NoiseScalesFollowTheInitialisation()
     {
-        var spec = Model() with { TiedHead = false };
+        var spec = SmallModel() with { TiedHead = false };
         using var model = ModelCompiler.Build(spec, seed: 1);
         var scales = WeightPerturbation.NoiseScales(model).ToDictionary(s => s.Name, s => s.Sigma);
         Assert.Equal(spec.Init.EmbeddingStd, scales["embedding.weight"]);
@@ -41,7 +42,7 @@ public sealed class WeightPerturbationTests : IDisposable
     [Fact]
     public void NoiseIsDeterministicPerSeedAndLinearInGamma()
     {
-        using var model = ModelCompiler.Build(Model(), seed: 1);
+        using var model = ModelCompiler.Build(SmallModel(), seed: 1);
         double[] Flat(double gamma, long seed) => WeightPerturbation.Noise(model, gamma, seed).SelectMany(n => n.Noise.data<double>().ToArray()).ToArray();
         Assert.Equal(Flat(0.1, 5), Flat(0.1, 5));
         Assert.NotEqual(Flat(0.1, 5), Flat(0.1, 6));
@@ -55,7 +56,7 @@ public sealed class WeightPerturbationTests : IDisposable
     {
         // E ||gamma eps||^2 = gamma^2 sum_t n_t sigma_t^2; the empirical value over ~1e3 elements
         // lies within a few relative standard deviations sqrt(2 / N_eff) of it.
-        using var model = ModelCompiler.Build(Model() with { Width = 32 }, seed: 1);
+        using var model = ModelCompiler.Build(SmallModel() with { Width = 32 }, seed: 1);
         var sizes = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.numel());
         var expectedPerGammaSquared = WeightPerturbation.NoiseScales(model).Sum(s => sizes[s.Name] * s.Sigma * s.Sigma);
         var previous = 0.0;

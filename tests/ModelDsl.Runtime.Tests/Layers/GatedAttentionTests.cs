@@ -163,8 +163,8 @@ public class GatedAttentionTests
         MaxSequenceLength = 16,
         TiedHead = false,
         Blocks = ValueList.Of(
-            new BlockSpec { Mixer = new AttentionSpec { Heads = Heads, KvHeads = KvHeads, HeadDim = HeadDim, Gate = gate } },
-            new BlockSpec { Mixer = new AttentionSpec { Heads = 3, KvHeads = 1, Position = new NoPosition(), Gate = gate with { Granularity = GateGranularity.Elementwise, SharedAcrossHeads = false } } }),
+            new BlockSpec { Attention = new AttentionSpec { Heads = Heads, KvHeads = KvHeads, HeadDim = HeadDim, Gate = gate } },
+            new BlockSpec { Attention = new AttentionSpec { Heads = 3, KvHeads = 1, Position = new NoPosition(), Gate = gate with { Granularity = GateGranularity.Elementwise, SharedAcrossHeads = false } } }),
     };
 
     [Theory]
@@ -202,7 +202,7 @@ public class GatedAttentionTests
     {
         using var scope = NewDisposeScope();
         var spec = ModelSpec.Llama(vocab: 13, width: 64, depth: 2, heads: 4) with { TiedHead = false };
-        spec = spec with { Blocks = ValueList.Of(spec.Blocks.Select(b => b with { Mixer = b.Mixer with { Gate = new GateSpec() } }).ToArray()) };
+        spec = spec with { Blocks = ValueList.Of(spec.Blocks.Select(b => b with { Attention = b.Attention with { Gate = new GateSpec() } }).ToArray()) };
         using var model = ModelCompiler.Build(spec, seed: 3);
         var gates = model.NamedParameters().Where(p => p.Name.Contains(".attention.gate.")).ToList();
         Assert.Equal(["blocks.0.attention.gate.projection.weight", "blocks.1.attention.gate.projection.weight"], gates.Select(p => p.Name));
@@ -225,7 +225,7 @@ public class GatedAttentionTests
     {
         using var scope = NewDisposeScope();
         var spec = ModelSpec.Llama(vocab: 13, width: 16, depth: 1, heads: 2) with { TiedHead = false, MaxSequenceLength = 8 };
-        spec = spec with { Blocks = ValueList.Of(spec.Blocks[0] with { Mixer = spec.Blocks[0].Mixer with { Gate = new GateSpec { Granularity = granularity, SharedAcrossHeads = shared } } }) };
+        spec = spec with { Blocks = ValueList.Of(spec.Blocks[0] with { Attention = spec.Blocks[0].Attention with { Gate = new GateSpec { Granularity = granularity, SharedAcrossHeads = shared } } }) };
         var model = ModelDsl.Runtime.Training.Trainer.BuildLanguageModel(spec, ScalarType.Float32, CPU, 1);
         using var muon = ModelDsl.Runtime.Optim.OptimizerFactory.Create(new ModelDsl.Core.Training.Muon(), model.Parameters, clipGradNorm: 1.0);
         Assert.Equal("muon", muon.Slots.Single(s => s.Name == "blocks.0.attention.gate.projection.weight").Group);

@@ -19,7 +19,7 @@ public class PathAttentionLayerTests
         ModelSpec.Llama(vocab: 13, width: 16, depth: 2, heads: 4, kvHeads: 2) with
         {
             MaxSequenceLength = maxSequenceLength,
-            Blocks = ValueList.Repeat(new BlockSpec { Mixer = new AttentionSpec { Heads = 4, KvHeads = 2, Position = position } }, 2),
+            Blocks = ValueList.Repeat(new BlockSpec { Attention = new AttentionSpec { Heads = 4, KvHeads = 2, Position = position } }, 2),
         };
 
     public static TheoryData<bool, int?, int, int[]> Chunkings => new()
@@ -117,8 +117,8 @@ public class PathAttentionLayerTests
 
     public static TheoryData<PathPosition, string, string> BadPositions => new()
     {
-        { new PathPosition { LowRank = 0 }, "model.blocks[0].mixer.position.lowRank", "0 must be at least 1" },
-        { new PathPosition { ShortConvKernel = -2 }, "model.blocks[0].mixer.position.shortConvKernel", "-2 must be zero or positive" },
+        { new PathPosition { LowRank = 0 }, "model.blocks[0].attention.position.lowRank", "0 must be at least 1" },
+        { new PathPosition { ShortConvKernel = -2 }, "model.blocks[0].attention.position.shortConvKernel", "-2 must be zero or positive" },
     };
 
     [Theory]

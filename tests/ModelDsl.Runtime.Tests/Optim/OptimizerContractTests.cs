@@ -27,6 +27,10 @@ public sealed class OptimizerContractTests
         ["kron"] = new Kron { Lr = 0.1, WeightDecay = 0, FlatStart = 5, ProbabilityDecay = 0.2, MinUpdateProbability = 0.3 },
     };
 
+    [Fact]
+    public void EveryRegisteredOptimizerIsUnderContract() =>
+        Assert.Equal(Core.Variants.VariantRegistry.Of<OptimizerSpec>().Select(v => v.Kind).Order(), All.Keys.Order());
+
     /// <summary>f = 1/2 sum a (x - target)^2 over a hidden matrix, an embedding and norm gains; a varies over [0.5, 4].</summary>
     private sealed class Quadratic
     {

@@ -21,10 +21,10 @@ public sealed class ParameterGroupTests
         MaxSequenceLength = 32,
         TiedHead = false,
         Blocks = ValueList.Of(
-            new BlockSpec { Mixer = new AttentionSpec { Heads = 4, KvHeads = 2, Position = new PathPosition { ForgetGate = true, LowRank = 8 }, Gate = new GateSpec() } },
+            new BlockSpec { Attention = new AttentionSpec { Heads = 4, KvHeads = 2, Position = new PathPosition { ForgetGate = true, LowRank = 8 }, Gate = new GateSpec() } },
             new BlockSpec
             {
-                Mixer = new AttentionSpec { Heads = 4, KvHeads = 2, Gate = new GateSpec { Position = GatePosition.G2, Granularity = GateGranularity.Headwise } },
+                Attention = new AttentionSpec { Heads = 4, KvHeads = 2, Gate = new GateSpec { Position = GatePosition.G2, Granularity = GateGranularity.Headwise } },
                 FeedForward = new MoeFeedForward { Experts = 4, TopK = 2, ExpertHidden = 8, Shared = new SharedExperts { Count = 1, Hidden = 8 } },
             }),
     };

@@ -7,6 +7,7 @@ using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Rl;
 using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Tests.Rl;
 

@@ -5,6 +5,7 @@ using ModelDsl.Runtime.Tasks;
 using ModelDsl.Runtime.Tests.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
 
 namespace ModelDsl.Runtime.Tests.Rl;
 

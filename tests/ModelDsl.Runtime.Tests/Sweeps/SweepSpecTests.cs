@@ -23,13 +23,13 @@ public class SweepSpecTests
     public void An_axis_edits_any_numeric_field_through_the_json()
     {
         var arm = Arm(Axis("training.optimizer.lr", 1e-3, 3e-3), Axis("training.optimizer.beta2", 0.95, 0.99),
-            Axis("model.blocks[0].mixer.heads", 2, 4), Axis("training.globalBatch", 32, 64));
+            Axis("model.blocks[0].attention.heads", 2, 4), Axis("training.globalBatch", 32, 64));
         var spec = arm.Resolve([1, 1, 1, 1], ratio: 2.0);
         var adam = Assert.IsType<AdamW>(spec.Training.Optimizer);
         Assert.Equal(3e-3, adam.Lr);
         Assert.Equal(0.99, adam.Beta2);
         Assert.Equal(0.1, adam.WeightDecay);
-        Assert.Equal(4, ((AttentionSpec)spec.Model.Blocks[0].Mixer).Heads);
+        Assert.Equal(4, ((AttentionSpec)spec.Model.Blocks[0].Attention).Heads);
         Assert.Equal(64, spec.Training.GlobalBatch);
         Assert.Equal(new ChinchillaBudget(2.0), spec.Training.Budget);
         // Nothing else changed.

@@ -18,7 +18,7 @@ public sealed class AttentionStatisticsEventTests : IDisposable
     private static ExperimentSpec Spec(bool statistics)
     {
         var llama = ModelSpec.Llama(vocab: 4, width: 16, depth: 2, heads: 2) with { MaxSequenceLength = 16 };
-        var gated = llama.Blocks[1] with { Mixer = llama.Blocks[1].Mixer with { Gate = new GateSpec() } };
+        var gated = llama.Blocks[1] with { Attention = llama.Blocks[1].Attention with { Gate = new GateSpec() } };
         return new ExperimentSpec
         {
             Name = "statistics",

@@ -41,10 +41,10 @@ public sealed class RecordedLossesTests : IDisposable
         {
             MaxSequenceLength = 32,
             Blocks = ValueList.Of(
-                new BlockSpec { Mixer = new AttentionSpec { Heads = 4, KvHeads = 2, Position = new PathPosition { ForgetGate = true }, Gate = new GateSpec() } },
+                new BlockSpec { Attention = new AttentionSpec { Heads = 4, KvHeads = 2, Position = new PathPosition { ForgetGate = true }, Gate = new GateSpec() } },
                 new BlockSpec
                 {
-                    Mixer = new AttentionSpec { Heads = 4, Gate = new GateSpec() },
+                    Attention = new AttentionSpec { Heads = 4, Gate = new GateSpec() },
                     FeedForward = new MoeFeedForward { Experts = 4, TopK = 2, ExpertHidden = 32, Balance = new LoadBalance { Scope = BalanceScope.GlobalBatch } },
                 }),
         },

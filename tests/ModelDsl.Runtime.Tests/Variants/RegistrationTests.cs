@@ -30,15 +30,16 @@ public sealed class RegistrationTests
         [typeof(NormSpec)] = typeof(torch.nn.Module<torch.Tensor, torch.Tensor>),
     };
 
-    /// <summary>Families implemented in the IR itself (pure arithmetic) or by the sweep runner's search loop.</summary>
-    private static readonly Type[] SelfImplemented = [typeof(ScheduleSpec), typeof(BudgetSpec), typeof(SearchSpec)];
+    /// <summary>Families implemented in one place rather than per variant: in the IR itself (schedules and
+    /// budgets are pure arithmetic), by the sweep runner's search loop, or by the model loader (sources compose recursively).</summary>
+    private static readonly Type[] SelfImplemented = [typeof(ScheduleSpec), typeof(BudgetSpec), typeof(SearchSpec), typeof(ModelDsl.Core.FineTune.ModelSource)];
 
     /// <summary>The family names used in the docs table.</summary>
     private static readonly Dictionary<Type, string> DocsName = new()
     {
         [typeof(OptimizerSpec)] = "optimizer", [typeof(TaskSpec)] = "task", [typeof(PositionSpec)] = "position",
         [typeof(FeedForwardSpec)] = "feedForward", [typeof(NormSpec)] = "norm", [typeof(ScheduleSpec)] = "schedule",
-        [typeof(BudgetSpec)] = "budget", [typeof(SearchSpec)] = "search",
+        [typeof(BudgetSpec)] = "budget", [typeof(SearchSpec)] = "search", [typeof(ModelDsl.Core.FineTune.ModelSource)] = "modelSource",
     };
 
     [Fact]
