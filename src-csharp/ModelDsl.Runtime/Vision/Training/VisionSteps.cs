@@ -34,7 +34,7 @@ public static class VisionSteps
         var loss = -ResponseLogProbs.Sum(model, images, batch).sum() / batch.Mask.sum().item<float>();
         loss.backward();
         optimizer.Step(learningRateMultiplier, StepContext.None);
-        return loss.item<double>();
+        return loss.ToDouble();
     }
 
     /// <summary>One S-VCO step on contrast pairs against a frozen reference model.</summary>
@@ -73,7 +73,7 @@ public static class VisionSteps
         var result = objective(batch.LogProbs(policy), referenceLogProbs);
         result.Loss.backward();
         var norm = optimizer.Step(learningRateMultiplier, StepContext.None);
-        return new PreferenceStepResult(result.Loss.item<double>(), result.Margins.Select(m => m.mean().to(ScalarType.Float64).item<double>()).ToList(), norm);
+        return new PreferenceStepResult(result.Loss.ToDouble(), result.Margins.Select(m => m.mean().ToDouble()).ToList(), norm);
     }
 
     /// <summary>A copy of the model with the same weights whose parameters take no gradients: the frozen reference.</summary>
