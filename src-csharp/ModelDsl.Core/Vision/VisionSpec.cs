@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ModelDsl.Core.Model;
 using ModelDsl.Core.Validation;
 
@@ -45,10 +46,14 @@ public sealed record VisionSpec
     /// <summary>Standard deviation of the normal initialisation of the encoder's and projector's matrices.</summary>
     public double InitStd { get; init; } = 0.02;
 
+    [JsonIgnore]
     public int PatchesPerSide => PatchSize > 0 ? ImageSize / PatchSize : 0;
+    [JsonIgnore]
     public int Patches => PatchesPerSide * PatchesPerSide;
     /// <summary>K, the number of prefix embeddings per image.</summary>
+    [JsonIgnore]
     public int EffectivePrefixTokens => PrefixTokens ?? Patches;
+    [JsonIgnore]
     public int PatchDimension => Channels * PatchSize * PatchSize;
 
     public void Validate(Validator v, string path)

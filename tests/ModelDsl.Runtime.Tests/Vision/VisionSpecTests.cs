@@ -71,3 +71,26 @@ public class VisionSpecTests
         Assert.Equal(["svco", "svco2.betaLoserReject", "dpo.beta", "scenes.priorStrength", "scenes.heldOutFraction", "scenes.contrastKinds"], paths);
     }
 }
+
+public class VisionSpecJsonTests
+{
+    [Fact]
+    public void SpecsRoundTripThroughJsonWithoutDerivedFields()
+    {
+        var spec = TinyVision.Small(prefixTokens: 2) with { Vision = TinyVision.Small(prefixTokens: 2).Vision with { FreezeEncoder = true } };
+        var json = Core.Json.SpecJson.Serialize(spec);
+        Assert.Contains("\"projector\": \"mlp\"", json);
+        Assert.DoesNotContain("effectivePrefixTokens", json);
+        var back = Core.Json.SpecJson.Deserialize<VisionLanguageSpec>(json);
+        Assert.Equal(Core.Json.SpecJson.Serialize(back), json);
+        Assert.Equal(spec.Vision, back.Vision);
+
+        var svco = new SvcoSpec { BetaLoserReject = 0 };
+        Assert.Equal(svco, Core.Json.SpecJson.Deserialize<SvcoSpec>(Core.Json.SpecJson.Serialize(svco)));
+        var scenes = new SceneTaskSpec { PriorStrength = 0.9, ContrastKinds = new[] { ContrastKind.Flip, ContrastKind.Count } };
+        var scenesJson = Core.Json.SpecJson.Serialize(scenes);
+        Assert.Contains("\"flip\"", scenesJson);
+        Assert.Equal(scenes, Core.Json.SpecJson.Deserialize<SceneTaskSpec>(scenesJson));
+        Assert.Throws<Core.Json.SpecFormatException>(() => Core.Json.SpecJson.Deserialize<VisionSpec>("{\"patchSise\": 4}"));
+    }
+}
