@@ -49,6 +49,15 @@ public class ContrastMetricsTests
         Assert.Equal(m.MarginWinnerReject + 1, relative.MarginWinnerReject, 12);
         Assert.Equal(m.MarginLoserReject - 1, relative.MarginLoserReject, 12);
         Assert.Equal(m.PairedAccuracy, relative.PairedAccuracy);
+
+        // Per kind: the flip pair on its own, the colour pairs together.
+        var flip = pairs[1] with { Kind = ContrastKind.Flip };
+        var byKind = ContrastMetrics.ByKind(scores, [pairs[0], flip, pairs[2]]);
+        Assert.Equal([ContrastKind.Color, ContrastKind.Flip], byKind.Keys);
+        Assert.Equal(2, byKind[ContrastKind.Color].Pairs);
+        Assert.Equal(0.5, byKind[ContrastKind.Color].PairedAccuracy, 12);
+        Assert.Equal(0.0, byKind[ContrastKind.Flip].PairedAccuracy, 12);
+        Assert.Equal(0.5, byKind[ContrastKind.Flip].MemberAccuracy, 12);
     }
 
     [Fact]

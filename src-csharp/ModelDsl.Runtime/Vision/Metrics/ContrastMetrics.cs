@@ -49,4 +49,15 @@ public sealed record ContrastMetrics(
             againstPrior == 0 ? double.NaN : (double)againstPriorRight / againstPrior,
             reliance / (2 * n), m1 / n, m2 / n, m3 / n, m4 / n);
     }
+
+    /// <summary>The metrics of each contrast kind present, separately (kinds differ widely in difficulty).</summary>
+    public static IReadOnlyDictionary<Core.Vision.ContrastKind, ContrastMetrics> ByKind(IReadOnlyList<ContrastScores> scores,
+        IReadOnlyList<ContrastPair> pairs, IReadOnlyList<ContrastScores>? referenceScores = null)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(pairs);
+        if (pairs.Count != scores.Count) throw new ArgumentException($"{scores.Count} scores for {pairs.Count} pairs");
+        return Enumerable.Range(0, pairs.Count).GroupBy(i => pairs[i].Kind).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => From(
+            g.Select(i => scores[i]).ToList(), g.Select(i => pairs[i]).ToList(), referenceScores is null ? null : g.Select(i => referenceScores[i]).ToList()));
+    }
 }
