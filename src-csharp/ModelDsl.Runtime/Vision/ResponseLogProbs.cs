@@ -12,10 +12,18 @@ public static class ResponseLogProbs
     public static Tensor Sum(VisionLanguageModel model, Tensor? images, ResponseBatch batch)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var scope = NewDisposeScope();
+        return SumWithPrefix(model, images is null ? null : model.Prefix(images), batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>As <see cref="Sum"/>, from prefix embeddings computed once by <see cref="VisionLanguageModel.Prefix"/> (null: no image).</summary>
+    public static Tensor SumWithPrefix(VisionLanguageModel model, Tensor? prefix, ResponseBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
         var inputs = batch.Inputs.to(model.Device);
-        var logits = model.Forward(images, inputs);
+        var logits = model.RunWithPrefix(prefix, inputs).Logits;
         var logProbs = logits.log_softmax(-1).gather(-1, batch.Targets.to(model.Device).unsqueeze(-1)).squeeze(-1);
         return (logProbs * batch.Mask.to(logProbs.dtype, model.Device)).sum(-1).MoveToOuterDisposeScope();
     }

@@ -62,6 +62,14 @@ public sealed class VisionLanguageModel : nn.Module
         return decoder.Run(tokens, prefix, cache);
     }
 
+    /// <summary>The decoder pass with prefix embeddings [B, K, decoder width] already computed by
+    /// <see cref="Prefix"/> (null: no image), so that one image can condition several texts.</summary>
+    public ModelOutput RunWithPrefix(Tensor? prefix, Tensor tokens, KvCache? cache = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        return prefix is null ? decoder.Run(tokens, cache) : decoder.Run(tokens, prefix, cache);
+    }
+
     /// <summary>Logits [B, T, vocab]; see <see cref="Run"/>.</summary>
     public Tensor Forward(Tensor? images, Tensor tokens, KvCache? cache = null) => Run(images, tokens, cache).Logits;
 

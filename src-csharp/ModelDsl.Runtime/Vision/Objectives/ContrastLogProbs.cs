@@ -13,15 +13,21 @@ public sealed record ContrastLogProbs(
     public IEnumerable<Tensor> All =>
         [WinnerWithWinnerImage, WinnerWithoutImage, WinnerWithLoserImage, LoserWithLoserImage, LoserWithoutImage, LoserWithWinnerImage];
 
-    /// <summary>Computes the six quantities for pairs (I_w, T_w), (I_l, T_l) with one forward pass per combination.</summary>
+    /// <summary>Computes the six quantities for pairs (I_w, T_w), (I_l, T_l): each image is encoded once, then six decoder passes.</summary>
     public static ContrastLogProbs Compute(VisionLanguageModel model, Tensor winnerImages, Tensor loserImages,
-        ResponseBatch winnerTexts, ResponseBatch loserTexts) => new(
-        ResponseLogProbs.Sum(model, winnerImages, winnerTexts),
-        ResponseLogProbs.Sum(model, null, winnerTexts),
-        ResponseLogProbs.Sum(model, loserImages, winnerTexts),
-        ResponseLogProbs.Sum(model, loserImages, loserTexts),
-        ResponseLogProbs.Sum(model, null, loserTexts),
-        ResponseLogProbs.Sum(model, winnerImages, loserTexts));
+        ResponseBatch winnerTexts, ResponseBatch loserTexts)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var winnerPrefix = model.Prefix(winnerImages);
+        using var loserPrefix = model.Prefix(loserImages);
+        return new ContrastLogProbs(
+            ResponseLogProbs.SumWithPrefix(model, winnerPrefix, winnerTexts),
+            ResponseLogProbs.SumWithPrefix(model, null, winnerTexts),
+            ResponseLogProbs.SumWithPrefix(model, loserPrefix, winnerTexts),
+            ResponseLogProbs.SumWithPrefix(model, loserPrefix, loserTexts),
+            ResponseLogProbs.SumWithPrefix(model, null, loserTexts),
+            ResponseLogProbs.SumWithPrefix(model, winnerPrefix, loserTexts));
+    }
 
     /// <summary>Element-wise this minus the reference's: the implicit rewards l(T|I) = log pi - log pi_ref.</summary>
     public ContrastLogProbs Minus(ContrastLogProbs reference) => new(
