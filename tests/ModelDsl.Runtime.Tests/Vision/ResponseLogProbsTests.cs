@@ -59,4 +59,23 @@ public class ResponseLogProbsTests
         // The image matters: with and without it the scores differ.
         Assert.True(GradientCheck.MaxAbsDifference(six.WinnerWithWinnerImage, six.WinnerWithoutImage) > 1e-6);
     }
+
+    [Fact]
+    public void ResponseLossIsTheMeanNegativeLogProbPerResponseToken()
+    {
+        using var scope = NewDisposeScope();
+        using var model = VisionModelCompiler.Build(TinyVision.Scenes(width: 16), ScalarType.Float64, seed: 2);
+        var task = new SceneTask(new Core.Vision.SceneTaskSpec(), seed: 3);
+        var examples = Enumerable.Range(0, 5).Select(i => task.SampleCaption(SceneSplit.HeldOut, i)).ToList();
+        var texts = examples.Select(e => e.Text).ToList();
+        var scenes = examples.Select(e => e.Scene).ToList();
+        using var batch = ResponseBatch.From(texts);
+        var tokens = texts.Sum(t => t.Response.Length);
+        var textOnly = -ResponseLogProbs.Sum(model, null, batch).sum().item<double>() / tokens;
+        var withImages = -ResponseLogProbs.Sum(model, SceneRenderer.ToTensor(scenes), batch).sum().item<double>() / tokens;
+        // Batches of 2 exercise the chunking.
+        Assert.Equal(textOnly, VisionEvaluator.ResponseLoss(model, texts, batchSize: 2), 10);
+        Assert.Equal(withImages, VisionEvaluator.ResponseLoss(model, texts, scenes, batchSize: 2), 10);
+        Assert.NotEqual(textOnly, withImages);
+    }
 }
