@@ -73,6 +73,33 @@ public sealed class LanguageModel : nn.Module<Tensor, Tensor>, IPublishesParamet
         return new ModelOutput(logits, losses);
     }
 
+    /// <summary>
+    /// The forward pass with K prefix embeddings [B, K, width] (e.g. an image's) placed before the
+    /// token embeddings: the prefix takes positions start .. start+K-1 and the tokens the K positions
+    /// after, the cache (if any) advances by K + T, and the logits returned are those of the tokens
+    /// only, [B, T, vocab]. A null prefix is exactly <see cref="Run(Tensor, KvCache?)"/>.
+    /// </summary>
+    public ModelOutput Run(Tensor tokens, Tensor? prefix, KvCache? cache)
+    {
+        if (prefix is null) return Run(tokens, cache);
+        var start = cache?.Length ?? 0;
+        if (prefix.dim() != 3 || prefix.shape[0] != tokens.shape[0] || prefix.shape[1] < 1 || prefix.shape[2] != Spec.Width)
+            throw new ArgumentException($"prefix must be [batch = {tokens.shape[0]}, K >= 1, width = {Spec.Width}], got [{string.Join(", ", prefix.shape)}]", nameof(prefix));
+        if (prefix.dtype != Dtype)
+            throw new ArgumentException($"prefix must have the model's dtype {Dtype}, got {prefix.dtype}", nameof(prefix));
+        var prefixLength = (int)prefix.shape[1];
+        CheckTokens(tokens, start + prefixLength, cache);
+        using var noGrad = cache is null ? null : torch.no_grad();
+        var losses = new AuxiliaryLosses();
+        var x = torch.cat([prefix, embedding.forward(tokens)], 1);
+        for (var i = 0; i < blocks.Count; i++)
+            x = blocks[i].Forward(x, cache?.Layer(i), start, losses);
+        x = finalNorm.forward(x.narrow(1, prefixLength, tokens.shape[1]));
+        var logits = head is null ? nn.functional.linear(x, embedding.weight!) : head.forward(x);
+        cache?.Advance(prefixLength + (int)tokens.shape[1]);
+        return new ModelOutput(logits, losses);
+    }
+
     /// <summary>An empty KV cache for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens.</summary>
     public KvCache NewCache(int batch, int capacity)
     {

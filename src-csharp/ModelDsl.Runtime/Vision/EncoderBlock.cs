@@ -1,0 +1,41 @@
+using ModelDsl.Runtime.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelDsl.Runtime.Vision;
+
+/// <summary>A pre-norm, non-causal transformer block: h = x + attn(norm(x)); y = h + ffn(norm(h)).</summary>
+public sealed class EncoderBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly RmsNorm attentionNorm;
+    private readonly BidirectionalSelfAttention attention;
+    private readonly RmsNorm feedForwardNorm;
+    private readonly FeedForwardLayer feedForward;
+
+    public EncoderBlock(RmsNorm attentionNorm, BidirectionalSelfAttention attention, RmsNorm feedForwardNorm, FeedForwardLayer feedForward)
+        : base(nameof(EncoderBlock))
+    {
+        this.attentionNorm = attentionNorm;
+        this.attention = attention;
+        this.feedForwardNorm = feedForwardNorm;
+        this.feedForward = feedForward;
+        register_module("attentionNorm", attentionNorm);
+        register_module("attention", attention);
+        register_module("feedForwardNorm", feedForwardNorm);
+        register_module("feedForward", feedForward);
+    }
+
+    public BidirectionalSelfAttention Attention => attention;
+    public FeedForwardLayer FeedForward => feedForward;
+
+    public override Tensor forward(Tensor x)
+    {
+        var h = x + attention.forward(attentionNorm.forward(x));
+        return h + feedForward.forward(feedForwardNorm.forward(h));
+    }
+
+    /// <summary>Fused weights, named relative to this block, with their row blocks.</summary>
+    public IEnumerable<KeyValuePair<string, long[]>> FusedRowBlocks =>
+        attention.FusedRowBlocks.Select(p => KeyValuePair.Create("attention." + p.Key, p.Value))
+            .Concat(feedForward.FusedRowBlocks.Select(p => KeyValuePair.Create("feedForward." + p.Key, p.Value)));
+}
