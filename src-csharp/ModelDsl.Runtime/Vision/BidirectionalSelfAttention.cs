@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace ModelDsl.Runtime.Vision;
 /// et al. 2021 eq. 2): softmax(Q K^T / sqrt(d)) V with q, k, v from one fused projection and no
 /// position encoding of its own (the patch embedding adds learned positions).
 /// </summary>
-public sealed class BidirectionalSelfAttention : nn.Module<Tensor, Tensor>
+public sealed class BidirectionalSelfAttention : nn.Module<Tensor, Tensor>, IPublishesParameters
 {
     private readonly Linear qkv;
     private readonly Linear output;
@@ -42,5 +43,6 @@ public sealed class BidirectionalSelfAttention : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The fused [q | k | v] rows, for matrix optimizers.</summary>
-    public IReadOnlyDictionary<string, long[]> FusedRowBlocks => new Dictionary<string, long[]> { ["qkv.weight"] = [Width, Width, Width] };
+    public IEnumerable<ParameterFacts> PublishedParameters =>
+        [new("qkv.weight") { RowBlocks = [Width, Width, Width] }, new("output.weight") { ResidualOutput = true }];
 }

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Parameters;
 using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -5,7 +6,7 @@ using static TorchSharp.torch;
 namespace ModelDsl.Runtime.Vision;
 
 /// <summary>A pre-norm, non-causal transformer block: h = x + attn(norm(x)); y = h + ffn(norm(h)).</summary>
-public sealed class EncoderBlock : nn.Module<Tensor, Tensor>
+public sealed class EncoderBlock : nn.Module<Tensor, Tensor>, IPublishesParameters
 {
     private readonly RmsNorm attentionNorm;
     private readonly BidirectionalSelfAttention attention;
@@ -34,8 +35,5 @@ public sealed class EncoderBlock : nn.Module<Tensor, Tensor>
         return h + feedForward.forward(feedForwardNorm.forward(h));
     }
 
-    /// <summary>Fused weights, named relative to this block, with their row blocks.</summary>
-    public IEnumerable<KeyValuePair<string, long[]>> FusedRowBlocks =>
-        attention.FusedRowBlocks.Select(p => KeyValuePair.Create("attention." + p.Key, p.Value))
-            .Concat(feedForward.FusedRowBlocks.Select(p => KeyValuePair.Create("feedForward." + p.Key, p.Value)));
+    public IEnumerable<ParameterFacts> PublishedParameters => [.. attention.Under("attention"), .. feedForward.Under("feedForward")];
 }

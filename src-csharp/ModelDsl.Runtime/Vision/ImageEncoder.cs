@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Parameters;
 using ModelDsl.Core.Model;
 using ModelDsl.Core.Vision;
 using ModelDsl.Runtime.Layers;
@@ -12,7 +13,7 @@ namespace ModelDsl.Runtime.Vision;
 /// The image encoder of a <see cref="VisionSpec"/>: patch embedding, Depth non-causal blocks and a
 /// final RMSNorm. Images [B, C, H, W] -> patch features [B, N, width].
 /// </summary>
-public sealed class ImageEncoder : nn.Module<Tensor, Tensor>
+public sealed class ImageEncoder : nn.Module<Tensor, Tensor>, IPublishesParameters
 {
     private readonly PatchEmbedding patches;
     private readonly ModuleList<EncoderBlock> blocks;
@@ -52,11 +53,7 @@ public sealed class ImageEncoder : nn.Module<Tensor, Tensor>
         return finalNorm.forward(x).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Names (relative to this module) of the projections writing into the residual stream.</summary>
-    public IEnumerable<string> ResidualOutputWeights =>
-        Enumerable.Range(0, blocks.Count).SelectMany(i => new[] { $"blocks.{i}.attention.output.weight" }
-            .Concat(blocks[i].FeedForward.ResidualOutputWeights.Select(n => $"blocks.{i}.feedForward.{n}")));
-
-    public IEnumerable<KeyValuePair<string, long[]>> FusedRowBlocks =>
-        blocks.SelectMany((block, i) => block.FusedRowBlocks.Select(p => KeyValuePair.Create($"blocks.{i}.{p.Key}", p.Value)));
+    /// <summary>The learned patch positions are an embedding; the blocks publish their own facts.</summary>
+    public IEnumerable<ParameterFacts> PublishedParameters =>
+        [new("patches.positions", ParameterRole.Embedding), .. blocks.SelectMany((block, i) => block.Under($"blocks.{i}"))];
 }

@@ -1,7 +1,8 @@
 using ModelDsl.Core.Vision;
-using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Model;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Vision;
 
@@ -79,30 +80,15 @@ public sealed class VisionLanguageModel : nn.Module
     /// <summary>
     /// Every trainable parameter exactly once, with its role: the decoder's as
     /// <see cref="LanguageModel.NamedParameters"/> gives them (prefixed "decoder."), then the encoder's
-    /// and projector's unless frozen. Encoder and projector matrices are HiddenMatrix, the learned
-    /// patch positions Embedding, 1-D "bias" parameters Bias, other 1-D parameters Norm.
+    /// and projector's unless frozen, with the facts their layers publish (<see cref="ParameterCatalog"/>).
     /// </summary>
     public IReadOnlyList<NamedParameter> NamedParameters()
     {
         var result = decoder.NamedParameters().Select(p => p with { Name = "decoder." + p.Name }).ToList();
-        if (!Spec.Vision.FreezeEncoder)
-        {
-            var fused = encoder.FusedRowBlocks.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            result.AddRange(encoder.named_parameters().Select(p =>
-                new NamedParameter("encoder." + p.name, p.parameter, VisionRoleOf(p.name, p.parameter), fused.GetValueOrDefault(p.name))));
-        }
-        if (!Spec.Vision.FreezeProjector)
-            result.AddRange(projector.named_parameters().Select(p =>
-                new NamedParameter("projector." + p.name, p.parameter, VisionRoleOf(p.name, p.parameter))));
+        if (!Spec.Vision.FreezeEncoder) result.AddRange(ParameterCatalog.Of(encoder).Select(p => p with { Name = "encoder." + p.Name }));
+        if (!Spec.Vision.FreezeProjector) result.AddRange(ParameterCatalog.Of(projector).Select(p => p with { Name = "projector." + p.Name }));
         return result;
     }
-
-    internal static ParameterRole VisionRoleOf(string name, TorchSharp.Modules.Parameter parameter) => name switch
-    {
-        "patches.positions" => ParameterRole.Embedding,
-        _ when parameter.dim() == 1 => name.EndsWith("bias", StringComparison.Ordinal) ? ParameterRole.Bias : ParameterRole.Norm,
-        _ => ParameterRole.HiddenMatrix,
-    };
 
     /// <summary>Copies every weight (trainable or frozen) from a model of the same spec, e.g. to make a frozen reference.</summary>
     public void CopyWeightsFrom(VisionLanguageModel source)

@@ -3,6 +3,7 @@ using ModelDsl.Core.Vision;
 using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Vision;
 
@@ -35,21 +36,19 @@ public static class VisionModelCompiler
     {
         // A stream distinct from the decoder's (which uses the seed itself).
         using var generator = new torch.Generator(unchecked((ulong)Tasks.SeededRandom.Hash(seed, 0x5649534E)), torch.CPU);
-        var residualOutputs = encoder.ResidualOutputWeights.ToHashSet(StringComparer.Ordinal);
         var residualScale = spec.Depth > 0 ? 1.0 / Math.Sqrt(2.0 * spec.Depth) : 1.0;
         using var noGrad = torch.no_grad();
-        foreach (var (name, parameter) in encoder.named_parameters().Select(p => ("encoder." + p.name, p.parameter))
-                     .Concat(projector.named_parameters().Select(p => ("projector." + p.name, p.parameter))))
+        // Residual outputs of the encoder's blocks are scaled with its depth (GPT-2 §2.3); the projector's are not.
+        foreach (var (p, inEncoder) in ParameterCatalog.Of(encoder).Select(p => (p, true)).Concat(ParameterCatalog.Of(projector).Select(p => (p, false))))
         {
-            var local = name[(name.IndexOf('.') + 1)..];
-            switch (VisionLanguageModel.VisionRoleOf(local, parameter))
+            switch (p.Role)
             {
-                case ParameterRole.Norm: parameter.fill_(1.0); break;
-                case ParameterRole.Bias: parameter.zero_(); break;
+                case ParameterRole.Norm: p.Parameter.fill_(1.0); break;
+                case ParameterRole.Bias: p.Parameter.zero_(); break;
                 default:
-                    var std = residualOutputs.Contains(local) && name.StartsWith("encoder.", StringComparison.Ordinal) ? spec.InitStd * residualScale : spec.InitStd;
-                    using (var values = torch.empty(parameter.shape, ScalarType.Float64, torch.CPU).normal_(0, std, generator))
-                        parameter.copy_(values);
+                    var std = p.ResidualOutput && inEncoder ? spec.InitStd * residualScale : spec.InitStd;
+                    using (var values = torch.empty(p.Parameter.shape, ScalarType.Float64, torch.CPU).normal_(0, std, generator))
+                        p.Parameter.copy_(values);
                     break;
             }
         }

@@ -5,6 +5,7 @@ using ModelDsl.Runtime.Tests.Layers;
 using ModelDsl.Runtime.Vision;
 using TorchSharp;
 using static TorchSharp.torch;
+using ModelDsl.Runtime.Parameters;
 
 namespace ModelDsl.Runtime.Tests.Vision;
 
