@@ -83,6 +83,13 @@ public static class SpecJson
         var m = e.Message;
         // System.Text.Json messages end with a redundant "Path: ... | LineNumber: ..." suffix.
         var cut = m.IndexOf(" Path: ", StringComparison.Ordinal);
-        return cut > 0 ? m[..cut] : m;
+        var text = cut > 0 ? m[..cut] : m;
+        foreach (var (old, now) in RenamedFields)
+            if (text.Contains($"property '{old}' could not be mapped", StringComparison.Ordinal))
+                return $"{text} ('{old}' was renamed '{now}'; rename the key to load a spec written before the change)";
+        return text;
     }
+
+    /// <summary>Fields renamed since specs were first written, so that an old spec's error says what to do.</summary>
+    private static readonly (string Old, string Now)[] RenamedFields = [("mixer", "attention")];
 }

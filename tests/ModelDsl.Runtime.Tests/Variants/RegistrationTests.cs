@@ -103,6 +103,16 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void ASpecWrittenBeforeARenameSaysWhatChanged()
+    {
+        var json = SpecJson.Serialize(new ModelDsl.Core.ExperimentSpec { Model = ModelSpec.Llama(vocab: 4, width: 16, depth: 1, heads: 2) })
+            .Replace("\"attention\": {", "\"mixer\": {");
+        var error = Assert.Throws<SpecFormatException>(() => SpecJson.Deserialize<ModelDsl.Core.ExperimentSpec>(json, "old.json"));
+        Assert.Contains("'mixer' was renamed 'attention'", error.Message);
+        Assert.Contains("model.blocks[0]", error.Message);
+    }
+
+    [Fact]
     public void KindsAreUniqueWithinAFamily()
     {
         foreach (var family in VariantRegistry.Families())
