@@ -43,10 +43,13 @@ let private cli (arguments: string list) =
                                                Interactive = InteractionSupport.No))
     console.Profile.Width <- 10000
     AnsiConsole.Console <- console
+    let previousOut = System.Console.Out
+    System.Console.SetOut writer
     try
         let code = ModelDsl.Cli.Program.main (Array.ofList arguments)
         code, writer.ToString()
     finally
+        System.Console.SetOut previousOut
         AnsiConsole.Console <- previous
 
 let private withFolder (body: string -> unit) =
@@ -98,7 +101,8 @@ let lowering =
 
 [<Tests>]
 let interpolateCommand =
-    testSequenced <| testList "modeldsl interpolate" [
+    // One sequenced list: the tests swap the process-wide console to read the CLI's output.
+    testSequenced <| testList "modeldsl interpolate and run (RL)" [
         test "writes the mixed weights as a run directory" {
             withFolder <| fun folder ->
                 let a, b = savedRun folder "a" 16 1L, savedRun folder "b" 16 2L
@@ -131,5 +135,30 @@ let interpolateCommand =
                 Expect.equal code 1 "alpha exit code"
                 Expect.stringContains text "alpha" "names alpha"
                 Expect.isFalse (text.Contains "   at ") "no stack trace"
+        }
+
+        test "an RL script runs like a pre-training one and reports reward and accuracy" {
+            withFolder <| fun folder ->
+                let pre = savedRun folder "pre" 16 1L
+                let script = Path.Combine(folder, "rl.fsx")
+                let lines =
+                    [ "let experiment ="
+                      "    Experiment.pretrain \"rl-tiny\" (Model.llama (vocab = 6, width = 16, depth = 1, heads = 2) |> fun m -> ModelDsl.Ir.With(m, m.MaxSequenceLength, 16))"
+                      "    |> Experiment.task (ChainedArithmetic(Modulus = 5, Steps = 3))"
+                      "    |> Experiment.initFrom (Source.run @\"PRE\")"
+                      "    |> Experiment.rl (RlSpec(GroupSize = 4, PromptsPerStep = 2, MicroBatch = 8))"
+                      "    |> Experiment.budget (Budget.steps 2)"
+                      "    |> Experiment.eval (0, batches = 1, problems = 2)" ]
+                File.WriteAllText(script, (String.concat "\n" lines).Replace("PRE", pre) + "\n")
+                let runs = Path.Combine(folder, "runs")
+                let code, text = cli [ "run"; script; "--runs-dir"; runs ]
+                Expect.equal code 0 text
+                Expect.stringContains text "reward" "progress shows the reward"
+                Expect.stringContains text "accuracy" "and the accuracy"
+                Expect.isFalse (text.Contains " loss 0") "no training loss in the progress"
+                let run = Directory.GetDirectories runs |> Array.exactlyOne
+                let events = MetricsLog.Read(Path.Combine(run, "metrics.jsonl")) |> Seq.map (fun e -> string e["event"]) |> List.ofSeq
+                Expect.equal (events |> List.filter ((=) "rl") |> List.length) 2 "two rl events"
+                Expect.contains events "eval" "an eval event"
         }
     ]
