@@ -53,6 +53,13 @@ public sealed record ExperimentSpec
     private void ValidatePostTraining(Validator v)
     {
         Init?.Validate(v, "init");
+        // Sampled completions hold the prompt and the whole answer: one position more than a training input.
+        if ((Rl is not null || Training?.Eval?.Sampling is not null) && Model is not null && Task is not null and not TextCorpus)
+        {
+            var needed = Math.Max(Task.SequenceLength(), Task.EvalSequenceLength()) + 1;
+            v.Require(Model.MaxSequenceLength >= needed, "model.maxSequenceLength",
+                $"{Model.MaxSequenceLength} is too short to sample completions (prompt and answer: {needed} tokens) for {(Rl is not null ? "rl" : "training.eval.sampling")}");
+        }
         if (Rl is null) return;
         Rl.Validate(v, "rl");
         if (Init is null) v.Fail("init", "is missing: RL starts from a trained model (e.g. a fromRun source)");
