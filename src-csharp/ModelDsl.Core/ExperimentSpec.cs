@@ -1,4 +1,7 @@
+using System.Text.Json.Serialization;
+using ModelDsl.Core.FineTune;
 using ModelDsl.Core.Model;
+using ModelDsl.Core.Rl;
 using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Training;
 using ModelDsl.Core.Validation;
@@ -16,6 +19,13 @@ public sealed record ExperimentSpec
     public ModelSpec Model { get; init; } = new();
     public TaskSpec Task { get; init; } = new SparseParity();
     public TrainingSpec Training { get; init; } = new();
+    /// <summary>Weights to start from (fine-tuning, RL); null: a fresh initialisation. Omitted from JSON when null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ModelSource? Init { get; init; }
+    /// <summary>When set, the experiment is RL post-training from <see cref="Init"/> instead of
+    /// next-token training. Omitted from JSON when null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RlSpec? Rl { get; init; }
 
     public IReadOnlyList<ValidationError> Validate()
     {
@@ -25,6 +35,7 @@ public sealed record ExperimentSpec
         if (Model is null) v.Fail("model", "is missing"); else Model.Validate(v, "model");
         if (Task is null) v.Fail("task", "is missing"); else Task.Validate(v, "task");
         if (Training is null) v.Fail("training", "is missing"); else Training.Validate(v, "training");
+        ValidatePostTraining(v);
         if (Model is not null && Task is not null && v.Errors.Count == 0)
         {
             v.Require(Model.Vocab >= Task.VocabularySize(), "model.vocab",
@@ -34,6 +45,29 @@ public sealed record ExperimentSpec
                 $"{Model.MaxSequenceLength} is shorter than the task's sequences ({longest} tokens)");
         }
         return v.Errors;
+    }
+
+    /// <summary>Rules of <see cref="Init"/> and <see cref="Rl"/>: RL starts from a trained model, on a
+    /// task whose training sequences split into a prompt and a verifiable answer, and QuestA hints need
+    /// one token beyond the task's vocabulary for the hint marker.</summary>
+    private void ValidatePostTraining(Validator v)
+    {
+        Init?.Validate(v, "init");
+        // Sampled completions hold the prompt and the whole answer: one position more than a training input.
+        if ((Rl is not null || Training?.Eval?.Sampling is not null) && Model is not null && Task is not null and not TextCorpus)
+        {
+            var needed = Math.Max(Task.SequenceLength(), Task.EvalSequenceLength()) + 1;
+            v.Require(Model.MaxSequenceLength >= needed, "model.maxSequenceLength",
+                $"{Model.MaxSequenceLength} is too short to sample completions (prompt and answer: {needed} tokens) for {(Rl is not null ? "rl" : "training.eval.sampling")}");
+        }
+        if (Rl is null) return;
+        Rl.Validate(v, "rl");
+        if (Init is null) v.Fail("init", "is missing: RL starts from a trained model (e.g. a fromRun source)");
+        if (Task is not null && Task is not (ChainedArithmetic or SparseParity or PermutationComposition))
+            v.Fail("task", $"RL needs a task with verifiable answers cut from its training sequences (chainedArithmetic, sparseParity, permutationComposition), not {Variants.VariantRegistry.KindOf(Task)}");
+        if (Rl.Hints is not null && Model is not null && Task is not null)
+            v.Require(Model.Vocab >= Task.VocabularySize() + 1, "model.vocab",
+                $"{Model.Vocab} leaves no token for the hint marker of rl.hints (needs at least the task's vocabulary + 1 = {Task.VocabularySize() + 1})");
     }
 
     /// <summary>Throws <see cref="SpecValidationException"/> listing every error, or returns this spec.</summary>

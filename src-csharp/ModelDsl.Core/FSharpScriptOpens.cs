@@ -6,6 +6,9 @@
 [assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Model")]
 [assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Tasks")]
 [assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Training")]
+[assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Generation")]
+[assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.FineTune")]
+[assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Rl")]
 
 namespace Microsoft.FSharp.Core
 {

@@ -65,6 +65,18 @@ type ReportArguments =
             | Sweep _ -> "a sweep folder, or the name of a sweep under the sweeps folder"
             | Sweeps_Dir _ -> "folder that holds sweep folders (default: runs/sweeps)"
 
+type InterpolateArguments =
+    | [<MainCommand; ExactlyOnce>] Models of paths: string list
+    | [<Mandatory>] Alpha of alpha: float
+    | [<Mandatory>] Out of directory: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Models _ -> "A and B: run directories (newest verified checkpoint) or checkpoint files"
+            | Alpha _ -> "weight of B in [0, 1]: theta = (1 - alpha) A + alpha B"
+            | Out _ -> "new run directory that receives the interpolated checkpoint"
+
 [<RequireSubcommand>]
 type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArguments>
@@ -73,6 +85,7 @@ type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Quickstart of ParseResults<QuickstartArguments>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArguments>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArguments>
+    | [<CliPrefix(CliPrefix.None)>] Interpolate of ParseResults<InterpolateArguments>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -82,4 +95,5 @@ type CliArguments =
             | Validate _ -> "check an experiment and print OK or every error"
             | Quickstart _ -> "train examples/quickstart.fsx (sparse parity with chain of thought)"
             | Sweep _ -> "run or resume a hyperparameter sweep, then write its report"
+            | Interpolate _ -> "WiSE-FT: interpolate the weights of two trained models into a new run directory"
             | Report _ -> "table (arm x ratio: best loss, hyperparameters, speedup) and plots of a sweep"

@@ -22,6 +22,13 @@ let private dispatch (command: CliArguments) =
             (arguments.TryGetResult SweepArguments.Threads)
     | Report arguments ->
         SweepCommand.executeReport (arguments.GetResult ReportArguments.Sweep) (arguments.TryGetResult ReportArguments.Sweeps_Dir)
+    | Interpolate arguments ->
+        match arguments.GetResult InterpolateArguments.Models with
+        | [ a; b ] ->
+            ModelDsl.Cli.Interpolate.execute a b (arguments.GetResult InterpolateArguments.Alpha) (arguments.GetResult InterpolateArguments.Out)
+        | paths ->
+            Display.errorLine $"interpolate takes two models (run directories or checkpoint files), got {paths.Length}"
+            1
 
 [<EntryPoint>]
 let main argv =

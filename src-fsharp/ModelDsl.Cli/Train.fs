@@ -13,6 +13,10 @@ let private duration (t: TimeSpan) = if t.TotalHours >= 1.0 then t.ToString(@"h\
 let private progressText (p: TrainProgress) =
     $"step {p.Step}/{p.TotalSteps}  loss {number p.Loss}  lr {number p.LearningRate}  {p.TokensPerSecond:N0} tok/s  ETA {duration p.Eta}"
 
+/// An RL step reports the sampled completions' mean reward and accuracy; its loss is no progress signal.
+let private rlProgressText (p: ModelDsl.Runtime.Rl.RlProgress) =
+    $"step {p.Step}/{p.TotalSteps}  reward {number p.MeanReward}  accuracy {p.Accuracy:P1}  lr {number p.LearningRate}  ETA {duration p.Eta}"
+
 let private evalText (e: EvalResult) =
     let accuracy = if e.Accuracy.HasValue then $"  accuracy {e.Accuracy.Value:P1}" else ""
     $"[blue]eval[/] step {e.Step}  validation loss {number e.ValidationLoss}{accuracy}"
@@ -21,10 +25,12 @@ let private evalText (e: EvalResult) =
 /// one gets a plain line about every tenth of the run.
 let trainWithProgress (runsRoot: string option) (cancellation: CancellationToken) (spec: ExperimentSpec) : TrainResult =
     AnsiConsole.MarkupLine($"[bold]{Display.escape spec.Name}[/]")
-    let options onProgress =
+    // onProgress (step, total steps, line) serves pre-training and RL steps alike.
+    let options (onProgress: int64 -> int64 -> string -> unit) =
         TrainOptions(
             RunsRoot = defaultArg runsRoot "runs",
-            OnProgress = Action<TrainProgress>(onProgress),
+            OnProgress = Action<TrainProgress>(fun p -> onProgress p.Step p.TotalSteps (progressText p)),
+            OnRlProgress = Action<ModelDsl.Runtime.Rl.RlProgress>(fun p -> onProgress p.Step p.TotalSteps (rlProgressText p)),
             OnEval = Action<EvalResult>(fun e -> AnsiConsole.MarkupLine(evalText e)),
             Cancellation = cancellation)
     if AnsiConsole.Profile.Capabilities.Interactive then
@@ -35,18 +41,18 @@ let trainWithProgress (runsRoot: string option) (cancellation: CancellationToken
             .Start(fun context ->
                 let task = context.AddTask("starting", maxValue = 1.0)
                 let result =
-                    Trainer.Run(spec, options (fun p ->
-                        task.MaxValue <- float p.TotalSteps
-                        task.Value <- float p.Step
-                        task.Description <- Display.escape (progressText p)))
+                    Trainer.Run(spec, options (fun step total text ->
+                        task.MaxValue <- float total
+                        task.Value <- float step
+                        task.Description <- Display.escape text))
                 task.Value <- task.MaxValue
                 result)
     else
         let mutable lastPrinted = 0L
-        Trainer.Run(spec, options (fun p ->
-            if p.Step = 1L || p.Step = p.TotalSteps || p.Step - lastPrinted >= max 1L (p.TotalSteps / 10L) then
-                lastPrinted <- p.Step
-                Console.WriteLine(progressText p)))
+        Trainer.Run(spec, options (fun step total text ->
+            if step = 1L || step = total || step - lastPrinted >= max 1L (total / 10L) then
+                lastPrinted <- step
+                Console.WriteLine(text)))
 
 let private summary (results: (ExperimentSpec * TrainResult) list) =
     let table =
@@ -57,7 +63,7 @@ let private summary (results: (ExperimentSpec * TrainResult) list) =
     for spec, r in results do
         let accuracy = if r.FinalEval.Accuracy.HasValue then $"{r.FinalEval.Accuracy.Value:P1}" else "-"
         table.AddRow(
-            Display.escape spec.Name, string r.Steps, number r.FinalTrainLoss, number r.FinalEval.ValidationLoss,
+            Display.escape spec.Name, string r.Steps, (if Double.IsNaN r.FinalTrainLoss then "-" else number r.FinalTrainLoss), number r.FinalEval.ValidationLoss,
             accuracy, r.TokensPerSecond.ToString("N0"), duration r.Elapsed) |> ignore
     AnsiConsole.Write table
 

@@ -5,6 +5,9 @@ open ModelDsl.Core.Model
 open ModelDsl.Core.Tasks
 open ModelDsl.Core.Training
 open ModelDsl.Core.Validation
+open ModelDsl.Core.FineTune
+open ModelDsl.Core.Generation
+open ModelDsl.Core.Rl
 
 /// Pipeline steps with named optional arguments over the IR's ExperimentSpec.
 [<AbstractClass; Sealed>]
@@ -35,6 +38,25 @@ type Experiment =
             let checkpoint = CheckpointSpec(Every = every, Keep = defaultArg keep experiment.Training.Checkpoint.Keep)
             Ir.With(experiment, experiment.Training, Ir.With(experiment.Training, experiment.Training.Checkpoint, checkpoint))
 
+    /// At every evaluation, also sample `samples` completions for each of `problems` held-out problems
+    /// and log pass@k, maj@k and the pass-rate statistics for every k in `ks` (event "sampling").
+    static member samplingEval(?problems: int, ?samples: int, ?ks: int list, ?temperature: float, ?seed: int64, ?batchSize: int) =
+        fun (experiment: ExperimentSpec) ->
+            let defaults = SamplingEvalSpec()
+            let samples = defaultArg samples defaults.Samples
+            let sampling =
+                SamplingEvalSpec(
+                    Problems = defaultArg problems defaults.Problems,
+                    Samples = samples,
+                    Ks = (match ks with
+                          | Some ks -> ValueList.Of(Array.ofList ks)
+                          | None -> ValueList.Of(defaults.Ks |> Seq.filter (fun k -> k <= samples) |> Array.ofSeq)),
+                    Sampling = SamplingSpec(Temperature = defaultArg temperature defaults.Sampling.Temperature),
+                    Seed = defaultArg seed defaults.Seed,
+                    BatchSize = defaultArg batchSize defaults.BatchSize)
+            let training = experiment.Training
+            Ir.With(experiment, experiment.Training, Ir.With(training, training.Eval, Ir.With(training.Eval, training.Eval.Sampling, sampling)))
+
 [<RequireQualifiedAccess>]
 module Experiment =
     /// A pre-training experiment on the IR's default task (Parity(20, 3) with CoT) and training settings.
@@ -58,6 +80,14 @@ module Experiment =
     let device (device: string) = training (fun t -> Ir.With(t, t.Device, device))
     let precision (precision: Precision) = training (fun t -> Ir.With(t, t.Precision, precision))
     let threads (count: int) = training (fun t -> Ir.With(t, t.Threads, System.Nullable count))
+
+    /// Start from a trained model's weights (fresh optimizer; the experiment's own schedule and budget),
+    /// e.g. `Experiment.initFrom (Source.run "runs/pretrain")`. With a task whose loss counts the
+    /// responses this is supervised fine-tuning.
+    let initFrom (source: ModelSource) (experiment: ExperimentSpec) = Ir.With(experiment, experiment.Init, source)
+    /// Post-train with RL (GRPO-family, verifiable rewards) from the experiment's init instead of
+    /// next-token training: the budget counts RL steps, the schedule scales each RL step's learning rate.
+    let rl (spec: RlSpec) (experiment: ExperimentSpec) = Ir.With(experiment, experiment.Rl, spec)
 
     /// The validated spec, or every validation error with its path.
     let toSpec (experiment: ExperimentSpec) : Result<ExperimentSpec, ValidationError list> =

@@ -92,4 +92,12 @@ let tests =
                 Expect.stringContains text "accuracy @ 12" "accuracy beyond the training length"
                 Expect.stringContains text "Claim (PaTH" "the claim is assessed"
         }
+
+        test "wise_ft_reasoning --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "wise_ft_reasoning.fsx" folder
+                Expect.stringContains text "| alpha | pass@1 | pass@4 | maj@4 | Best@4 | mean rho | Var rho |" "alpha sweep table"
+                Expect.stringContains text "| start (alpha) | greedy accuracy | pass@1 | pass@4 |" "RL table"
+                Expect.stringContains text "Claim (an interior alpha" "the claim is assessed"
+        }
     ]

@@ -72,9 +72,14 @@ public sealed record EvalSpec
     /// head, the largest hidden activation per layer and the gate statistics (arXiv 2505.06708).
     /// Off by default: it runs attention with explicit probabilities.</summary>
     public bool AttentionStatistics { get; init; }
+    /// <summary>Also sample held-out problems at every evaluation and log pass@k, maj@k and the pass-rate
+    /// statistics (event "sampling"); null: off. Omitted from JSON when null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public FineTune.SamplingEvalSpec? Sampling { get; init; }
 
     public void Validate(Validator v, string path)
     {
+        Sampling?.Validate(v, $"{path}.sampling");
         v.Require(Every >= 0, $"{path}.every", $"{Every} must be zero (end only) or positive");
         v.Require(Batches >= 1, $"{path}.batches", $"{Batches} must be at least 1");
         v.Require(Problems >= 0, $"{path}.problems", $"{Problems} must be zero or positive");

@@ -22,8 +22,10 @@ public static class Checkpoint
     private const int FormatVersion = 2;
     private const int PreambleLength = 8 + 4 + 8 + 32;
 
-    /// <summary>Writes atomically: an existing checkpoint at <paramref name="path"/> stays intact if anything fails.</summary>
-    public static void Save(string path, CheckpointHeader header, nn.Module model, IOptimizer? optimizer)
+    /// <summary>Writes atomically: an existing checkpoint at <paramref name="path"/> stays intact if anything fails.
+    /// <paramref name="loopState"/> appends a training loop's own state after the optimizer's (the RL
+    /// loop's step and sampling generator), covered by the checksum.</summary>
+    public static void Save(string path, CheckpointHeader header, nn.Module model, IOptimizer? optimizer, Action<BinaryWriter>? loopState = null)
     {
         using var body = new MemoryStream();
         using (var writer = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -32,6 +34,7 @@ public static class Checkpoint
             model.save(writer);
             writer.Write(optimizer is not null);
             optimizer?.SaveState(writer);
+            loopState?.Invoke(writer);
         }
         var bytes = body.GetBuffer().AsSpan(0, (int)body.Length).ToArray();
         var checksum = SHA256.HashData(bytes);
@@ -56,9 +59,11 @@ public static class Checkpoint
     /// <summary>
     /// Verifies the checksum, checks that the checkpoint was written for <paramref name="expectedSpecJson"/>
     /// (when given), and loads the state into <paramref name="model"/> and <paramref name="optimizer"/>,
-    /// which must have the structure the checkpoint was written from.
+    /// which must have the structure the checkpoint was written from; <paramref name="loopState"/> reads
+    /// what the writer's loop state appended (it needs the optimizer read first).
     /// </summary>
-    public static CheckpointHeader Load(string path, nn.Module model, IOptimizer? optimizer, string? expectedSpecJson = null)
+    public static CheckpointHeader Load(string path, nn.Module model, IOptimizer? optimizer, string? expectedSpecJson = null,
+        Action<BinaryReader>? loopState = null)
     {
         using var reader = new BinaryReader(new MemoryStream(VerifiedBody(path)));
         var header = ReadHeader(path, reader);
@@ -73,6 +78,12 @@ public static class Checkpoint
             {
                 if (!hasOptimizer) throw new CheckpointException(path, "it holds no optimizer state");
                 optimizer.LoadState(reader);
+            }
+            if (loopState is not null)
+            {
+                if (hasOptimizer && optimizer is null) throw new CheckpointException(path, "its loop state follows an optimizer state that was not read");
+                if (reader.BaseStream.Position >= reader.BaseStream.Length) throw new CheckpointException(path, "it holds no training loop state");
+                loopState(reader);
             }
         }
         catch (Exception e) when (e is not CheckpointException)

@@ -29,10 +29,10 @@ public sealed partial class CheckpointStore(string directory, int keep)
             .ToList();
     }
 
-    public string Save(CheckpointHeader header, nn.Module model, IOptimizer? optimizer)
+    public string Save(CheckpointHeader header, nn.Module model, IOptimizer? optimizer, Action<BinaryWriter>? loopState = null)
     {
         var path = PathFor(header.Step);
-        Checkpoint.Save(path, header, model, optimizer);
+        Checkpoint.Save(path, header, model, optimizer, loopState);
         foreach (var (_, old) in List().SkipLast(Keep)) File.Delete(old);
         return path;
     }

@@ -27,6 +27,8 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(spec);
         options ??= new TrainOptions();
         spec.EnsureValid();
+        if (spec.Rl is not null) return ModelDsl.Runtime.Rl.RlRun.Run(spec, options);
+        CheckInitArchitecture(spec, options);
         var training = spec.Training;
         var dtype = training.Precision switch
         {
@@ -56,6 +58,7 @@ public static partial class Trainer
         // Resume from the newest checkpoint that verifies; a corrupt newer one is reported and skipped.
         var store = new CheckpointStore(run.CheckpointsPath, training.Checkpoint.Keep);
         var latest = store.LatestValid(out var skipped);
+        if (latest is null) LoadInitialWeights(spec, module);
         var losses = new List<double>();
         var priorSeconds = 0.0;
         long startStep = 0;
@@ -123,6 +126,8 @@ public static partial class Trainer
                     metrics.Write("moeEval", step, evalRouting.SelectMany(layer => layer.Metrics(perDomain: true)));
                     options.OnRoutingEval?.Invoke(step, evalRouting);
                 }
+                if (training.Eval.Sampling is { } sampling && module is LanguageModel sampled)
+                    metrics.Write("sampling", step, SamplingMetrics.Measure(sampled, task, sampling));
                 options.OnEval?.Invoke(lastEval);
             }
             var cancelled = options.Cancellation.IsCancellationRequested;

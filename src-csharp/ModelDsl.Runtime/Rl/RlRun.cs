@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using ModelDsl.Core;
+using ModelDsl.Core.FineTune;
+using ModelDsl.Core.Json;
+using ModelDsl.Core.Rl;
+using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Eval;
+using ModelDsl.Runtime.FineTune;
+using ModelDsl.Runtime.Model;
+using ModelDsl.Runtime.Optim;
+using ModelDsl.Runtime.Runs;
+using ModelDsl.Runtime.Tasks;
+using ModelDsl.Runtime.Training;
+using static TorchSharp.torch;
+using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
+
+namespace ModelDsl.Runtime.Rl;
+
+/// <summary>
+/// An RL experiment (<see cref="ExperimentSpec.Rl"/>) as a run: the policy starts from
+/// <see cref="ExperimentSpec.Init"/> with a fresh optimizer, and takes one <see cref="RlTrainer.Step"/> per
+/// step of the experiment's budget, the schedule giving the learning-rate multiplier of each RL step. The
+/// run directory is a pre-training run's: spec.json, metrics.jsonl ("rl" per step, "eval" and, with
+/// training.eval.sampling, "sampling" at evaluations), checkpoints and summary.json. A checkpoint holds
+/// the policy, the optimizer and the RL loop's state (step and sampling generator, appended after the
+/// optimizer's), so a resumed run continues bit for bit as the uninterrupted one would; the frozen KL
+/// reference is rebuilt from the init source.
+/// </summary>
+public static class RlRun
+{
+    public static TrainResult Run(ExperimentSpec spec, TrainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        options ??= new TrainOptions();
+        spec.EnsureValid();
+        var rl = spec.Rl ?? throw new ArgumentException("the experiment has no rl section", nameof(spec));
+        var init = spec.Init!;
+        var training = spec.Training;
+        var (dtype, device) = Trainer.DtypeAndDevice(training);
+        if (training.Threads is { } threads) set_num_threads(threads);
+        manual_seed(training.Seed);
+
+        var task = TaskFactory.Create(spec.Task, training.Seed);
+        Trainer.CheckInitArchitecture(spec, options);
+        var run = options.RunDirectory is { } explicitPath ? RunDirectory.Open(explicitPath) : RunDirectory.CreateNew(options.RunsRoot, spec.Name, DateTime.Now);
+        run.WriteOrCheckSpec(spec);
+        var specJson = SpecJson.Serialize(spec);
+
+        using var policy = ModelCompiler.Build(spec.Model, dtype, device, training.Seed);
+        using var optimizer = OptimizerFactory.Create(training.Optimizer, policy.NamedParameters(), training.ClipGradNorm);
+        // An RL step's tokens: every sampled completion with its prompt, the task's sequence length each.
+        var tokensPerStep = (long)rl.CompletionsPerStep * task.SequenceLength;
+        var totalSteps = training.Budget.Steps(tokensPerStep, policy.NonEmbeddingParameterCount);
+
+        var store = new CheckpointStore(run.CheckpointsPath, training.Checkpoint.Keep);
+        var latest = store.LatestValid(out var skipped);
+        // The KL reference is the init model: on a resume the policy has moved on, so it is loaded from the source.
+        using var reference = latest is not null && rl.Kl.UsesReference ? FrozenInit(init, spec, dtype, device) : null;
+        if (latest is null) ModelLoader.LoadInto(init, policy, "init");
+        using var trainer = new RlTrainer(rl, policy, optimizer, task, training.Seed, reference,
+            learningRateMultiplier: step => training.Schedule.Multiplier(step, totalSteps));
+        var priorSeconds = 0.0;
+        if (latest is not null)
+            priorSeconds = Checkpoint.Load(latest, policy, optimizer, specJson, trainer.LoadState).ElapsedSeconds;
+        var startStep = trainer.StepCount;
+        using var metrics = MetricsLog.Open(run.MetricsPath, startStep);
+        foreach (var problem in skipped)
+            metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
+
+        var clock = Stopwatch.StartNew();
+        EvalResult? lastEval = null;
+        var ranFinalStep = false;
+        while (trainer.StepCount < totalSteps)
+        {
+            var learningRate = training.Optimizer.Lr * training.Schedule.Multiplier(trainer.StepCount, totalSteps);
+            var stepMetrics = trainer.Step();
+            var step = trainer.StepCount;
+            var sessionSeconds = clock.Elapsed.TotalSeconds;
+            metrics.Write("rl", step, [.. stepMetrics.ToMetrics(), new("lr", learningRate), new("elapsedSeconds", priorSeconds + sessionSeconds)]);
+            options.OnRlProgress?.Invoke(new RlProgress(step, totalSteps, stepMetrics.MeanReward, stepMetrics.Accuracy, learningRate,
+                TimeSpan.FromSeconds(priorSeconds + sessionSeconds), TimeSpan.FromSeconds(sessionSeconds / (step - startStep) * (totalSteps - step))));
+
+            var isFinal = step == totalSteps;
+            if (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0))
+            {
+                lastEval = Evaluate(spec, rl, policy, task, device, step, metrics);
+                options.OnEval?.Invoke(lastEval);
+            }
+            var cancelled = options.Cancellation.IsCancellationRequested;
+            if (isFinal || cancelled || (training.Checkpoint.Every > 0 && step % training.Checkpoint.Every == 0))
+                store.Save(new CheckpointHeader(step, specJson, [], priorSeconds + clock.Elapsed.TotalSeconds), policy, optimizer, trainer.SaveState);
+            options.Cancellation.ThrowIfCancellationRequested();
+            ranFinalStep = isFinal;
+            if (options.StopAfterStep is { } stop && step >= stop && !isFinal) break;
+        }
+
+        var steps = trainer.StepCount;
+        var elapsed = TimeSpan.FromSeconds(priorSeconds + clock.Elapsed.TotalSeconds);
+        var tokensPerSecond = (steps - startStep) * tokensPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+        if (steps < totalSteps)
+            return new TrainResult(run.Path, steps, double.NaN, lastEval ?? new EvalResult(steps, double.NaN, null), [], elapsed, tokensPerSecond);
+        // A run that was already complete is evaluated again for its result but not logged again.
+        var finalEval = ranFinalStep ? lastEval! : Evaluate(spec, rl, policy, task, device, steps, metrics: null);
+        RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, steps, steps * tokensPerStep, double.NaN, finalEval.ValidationLoss,
+            finalEval.Accuracy, elapsed.TotalSeconds, tokensPerSecond, policy.ParameterCount, policy.NonEmbeddingParameterCount));
+        return new TrainResult(run.Path, steps, double.NaN, finalEval, [], elapsed, tokensPerSecond);
+    }
+
+    /// <summary>
+    /// The sampling evaluation an RL run logs in its "eval" events when training.eval.sampling is not set:
+    /// training.eval.problems held-out problems (at least one), G samples each at the rollout sampling
+    /// settings, pass@1 and pass@G. Evaluation prompts never carry hints.
+    /// </summary>
+    public static SamplingEvalSpec DefaultSamplingEval(ExperimentSpec spec)
+    {
+        var rl = spec.Rl ?? throw new ArgumentException("the experiment has no rl section", nameof(spec));
+        return new SamplingEvalSpec
+        {
+            Problems = Math.Max(1, spec.Training.Eval.Problems),
+            Samples = rl.GroupSize,
+            Ks = new[] { 1, rl.GroupSize },
+            Sampling = rl.Sampling,
+            Seed = spec.Training.Seed,
+            BatchSize = Math.Max(rl.GroupSize, rl.MicroBatch),
+        };
+    }
+
+    /// <summary>Held-out loss, greedy accuracy and pass@k of sampled completions; writes "eval" (and
+    /// "sampling" when the spec asks for it) unless <paramref name="metrics"/> is null.</summary>
+    private static EvalResult Evaluate(ExperimentSpec spec, RlSpec rl, LanguageModel policy, ITask task, Device device, long step, MetricsLog? metrics)
+    {
+        var training = spec.Training;
+        var loss = Evaluator.ValidationLoss(policy, task, training.Eval.Batches, training.MicroBatch, device);
+        var greedy = Evaluator.Accuracies(policy, task, training.Eval.Problems, training.MicroBatch, device,
+            (prompts, newTokens) => ModelDsl.Runtime.Generation.Generator.Generate(policy, prompts, newTokens, new() { Temperature = 0 }));
+        var sampling = SamplingEvaluator.Evaluate(policy, task, training.Eval.Sampling ?? DefaultSamplingEval(spec));
+        if (metrics is not null)
+        {
+            metrics.Write("eval", step, [new("validationLoss", loss), new("accuracy", greedy?.Answer), new("fullMatchAccuracy", greedy?.FullCompletion),
+                .. sampling.Scores.Select(s => new KeyValuePair<string, object?>($"pass@{s.K}", s.PassAtK)),
+                new("passRateMean", sampling.PassRates.Mean)]);
+            if (training.Eval.Sampling is not null) metrics.Write("sampling", step, SamplingMetrics.Of(sampling));
+        }
+        return new EvalResult(step, loss, greedy?.Answer, greedy?.FullCompletion);
+    }
+
+    private static LanguageModel FrozenInit(ModelSource init, ExperimentSpec spec, ScalarType dtype, Device device)
+    {
+        using var initial = ModelLoader.Load(init, spec.Model, dtype, device);
+        return ReferencePolicy.FrozenCopy(initial);
+    }
+}
