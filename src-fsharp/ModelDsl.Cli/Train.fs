@@ -87,7 +87,8 @@ let trainSpecsIn (target: RunTarget) (specs: ExperimentSpec list) (overrides: Ov
     match specs |> List.choose (fun s -> match List.ofSeq (s.Validate()) with [] -> None | e -> Some (s.Name, e)) with
     | _ :: _ as invalid -> Display.loadFailure (ExperimentSource.Invalid invalid)
     | [] when target.RunDirectory.IsSome && specs.Length > 1 ->
-        Display.errorLine $"--run-dir takes one experiment, but {specs.Length} were given ({specs |> List.map _.Name |> String.concat ", "})"
+        let names = specs |> List.map _.Name |> String.concat ", "
+        Display.errorLine $"--run-dir takes one experiment, but {specs.Length} were given ({names})"
         1
     | [] ->
         // SIGINT (Ctrl+C) and SIGTERM stop training cleanly (the trainer checks the token and checkpoints) instead of killing the process.

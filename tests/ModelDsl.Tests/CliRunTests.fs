@@ -57,19 +57,16 @@ let private cli (args: string list) =
     finally
         AnsiConsole.Console <- previous
 
+/// The last step with a "train" event in the run's metrics.jsonl (0 when none yet); the file may be growing.
 let private lastTrainStep (runDirectory: string) =
     let path = Path.Combine(runDirectory, "metrics.jsonl")
     if not (File.Exists path) then 0L
     else
-        use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)
+        use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite ||| FileShare.Delete)
         use reader = new StreamReader(stream)
-        reader.ReadToEnd().Split('\n')
-        |> Array.choose (fun line ->
-            try
-                let node = JsonNode.Parse line
-                if (string node["event"]) = "train" then Some(node["step"].GetValue<int64>()) else None
-            with _ -> None)
-        |> Array.fold max 0L
+        Text.RegularExpressions.Regex.Matches(reader.ReadToEnd(), "\"event\":\"train\",\"step\":(\\d+)")
+        |> Seq.map (fun m -> int64 m.Groups[1].Value)
+        |> Seq.fold max 0L
 
 let private checkpointSteps (runDirectory: string) =
     CheckpointStore(Path.Combine(runDirectory, "checkpoints"), 2).List() |> Seq.map (fun (struct (step, _)) -> step) |> List.ofSeq
@@ -88,13 +85,16 @@ let private terminateDuringRun (args: string list) (runDirectory: string) (after
     let deadline = DateTime.UtcNow.AddSeconds 120.0
     while not child.HasExited && lastTrainStep runDirectory < afterStep && DateTime.UtcNow < deadline do
         Threading.Thread.Sleep 10
-    Expect.isFalse child.HasExited $"the child ended before it could be stopped: {stdout.Result}{stderr.Result}"
+    // (Reading the output before the child ends would wait for it: only on failure.)
+    if child.HasExited then failtestf "the child ended before it could be stopped: %s%s" stdout.Result stderr.Result
+    let stepAtKill = lastTrainStep runDirectory
     use kill = Process.Start("kill", [ "-TERM"; string child.Id ])
     kill.WaitForExit()
+    Expect.equal kill.ExitCode 0 $"kill -TERM {child.Id} at step {stepAtKill}"
     if not (child.WaitForExit 60000) then
         child.Kill true
         failtest "the child did not exit within a minute of SIGTERM"
-    child.ExitCode, stdout.Result + stderr.Result
+    child.ExitCode, $"(SIGTERM sent at step {stepAtKill}) " + stdout.Result + stderr.Result
 
 [<Tests>]
 let tests =
@@ -125,7 +125,7 @@ let tests =
                 let code, output = cli [ "resume"; missing ]
                 Expect.equal code 1 "resume of a missing directory"
                 Expect.stringContains output "no such run directory" "message"
-                let code, output = cli [ "resume"; folder ]
+                let code, output = cli [ "resume"; Directory.CreateDirectory(Path.Combine(folder, "empty")).FullName ]
                 Expect.equal code 1 "resume of a folder without spec.json"
                 Expect.stringContains output "not a run directory" "message"
                 use held = RunLock.Acquire runDir
@@ -136,13 +136,14 @@ let tests =
 
         test "SIGTERM checkpoints the step reached; resume continues to the uninterrupted losses bit for bit (two kills)" {
             withFolder <| fun folder ->
-                let steps = 600L
+                let steps = 150L
                 let specPath = writeSpec folder (spec steps)
                 let runDir = Path.Combine(folder, "killed")
                 let code, output = terminateDuringRun [ "run"; specPath; "--run-dir"; runDir ] runDir 3L
                 Expect.equal code 143 $"exit code after SIGTERM: {output}"
                 Expect.stringContains output "SIGTERM" "says what stopped it"
-                Expect.stringContains output $"modeldsl resume {runDir}" "says how to continue"
+                let unwrapped = Text.RegularExpressions.Regex.Replace(output, @"\s+", " ")
+                Expect.stringContains unwrapped $"modeldsl resume {runDir}" "says how to continue"
                 let first = lastTrainStep runDir
                 Expect.equal (checkpointSteps runDir) [ first ] "a checkpoint at the step it stopped"
                 Expect.isLessThan first steps "stopped before the end"
