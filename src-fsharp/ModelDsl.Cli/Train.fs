@@ -23,7 +23,7 @@ type RunTarget =
     { RunsRoot: string option; RunDirectory: string option; FromScratch: bool }
     static member Under(runsRoot: string option) = { RunsRoot = runsRoot; RunDirectory = None; FromScratch = false }
 
-/// Exit code of `run` and `resume` when the divergence policy stopped a run (see docs/cli.md).
+/// Exit code of `run` and `resume` when the divergence policy stopped a run (see the README).
 let divergedExitCode = 3
 
 let private warningLine (message: string) = AnsiConsole.MarkupLine($"[yellow]warning:[/] {Display.escape message}")

@@ -44,6 +44,7 @@ public sealed record TrainingSpec
         if (Schedule is null) v.Fail($"{path}.schedule", "is missing"); else Schedule.Validate(v, $"{path}.schedule");
         if (Budget is null) v.Fail($"{path}.budget", "is missing"); else Budget.Validate(v, $"{path}.budget");
         v.Require(GlobalBatch >= 1, $"{path}.globalBatch", $"{GlobalBatch} must be at least 1");
+        v.Require(GlobalBatch <= SizeLimits.GlobalBatch, $"{path}.globalBatch", $"{GlobalBatch} is over the limit {SizeLimits.GlobalBatch}");
         v.Require(MicroBatch >= 1, $"{path}.microBatch", $"{MicroBatch} must be at least 1");
         if (GlobalBatch >= 1 && MicroBatch >= 1)
             v.Require(GlobalBatch % MicroBatch == 0, $"{path}.microBatch",
