@@ -15,10 +15,11 @@ namespace ModelDsl.Core;
 /// </summary>
 public sealed record ExperimentSpec
 {
-    public string Name { get; init; } = "experiment";
-    public ModelSpec Model { get; init; } = new();
-    public TaskSpec Task { get; init; } = new SparseParity();
-    public TrainingSpec Training { get; init; } = new();
+    // Required in JSON: a spec file without them would silently train a default (code keeps the defaults).
+    [System.Text.Json.Serialization.JsonRequired] public string Name { get; init; } = "experiment";
+    [System.Text.Json.Serialization.JsonRequired] public ModelSpec Model { get; init; } = new();
+    [System.Text.Json.Serialization.JsonRequired] public TaskSpec Task { get; init; } = new SparseParity();
+    [System.Text.Json.Serialization.JsonRequired] public TrainingSpec Training { get; init; } = new();
     /// <summary>Weights to start from (fine-tuning, RL); null: a fresh initialisation. Omitted from JSON when null.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ModelSource? Init { get; init; }

@@ -10,12 +10,16 @@ type RunArguments =
     | Device of device: string
     | Threads of count: int
     | Quick
+    | Run_Dir of directory: string
+    | From_Scratch
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
             | Quick -> "run a study script's quick (test-sized) variant"
+            | Run_Dir _ -> "train into this run directory (resumed when it holds checkpoints of the same spec)"
+            | From_Scratch -> "train anew when the run directory's checkpoints are all unusable (corrupt or of another spec)"
             | Runs_Dir _ -> "folder that receives the run directory (default: runs)"
             | Steps _ -> "train this many optimizer steps instead of the spec's budget"
             | Device _ -> "cpu, cuda, cuda:N or auto (overrides the spec)"
@@ -28,6 +32,16 @@ type FileArguments =
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
+
+type ResumeArguments =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of directory: string
+    | From_Scratch
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "a run directory written by modeldsl run (holds spec.json and checkpoints/)"
+            | From_Scratch -> "train anew when its checkpoints are all unusable (corrupt or of another spec)"
 
 type QuickstartArguments =
     | Runs_Dir of directory: string
@@ -80,6 +94,7 @@ type InterpolateArguments =
 [<RequireSubcommand>]
 type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArguments>
+    | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArguments>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<FileArguments>
     | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<FileArguments>
     | [<CliPrefix(CliPrefix.None)>] Quickstart of ParseResults<QuickstartArguments>
@@ -91,6 +106,7 @@ type CliArguments =
         member this.Usage =
             match this with
             | Run _ -> "train the experiment(s) in a script or run spec"
+            | Resume _ -> "continue a run from its newest usable checkpoint"
             | Info _ -> "layers, parameters, FLOPs and steps of an experiment"
             | Validate _ -> "check an experiment and print OK or every error"
             | Quickstart _ -> "train examples/quickstart.fsx (sparse parity with chain of thought)"

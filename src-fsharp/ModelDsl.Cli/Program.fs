@@ -12,7 +12,12 @@ let private dispatch (command: CliArguments) =
     | Run arguments ->
         let options =
             overrides (arguments.TryGetResult RunArguments.Steps, arguments.TryGetResult RunArguments.Device, arguments.TryGetResult RunArguments.Threads)
-        Train.execute (arguments.GetResult RunArguments.File) (arguments.TryGetResult RunArguments.Runs_Dir) options (arguments.Contains RunArguments.Quick)
+        let target: Train.RunTarget =
+            { RunsRoot = arguments.TryGetResult RunArguments.Runs_Dir
+              RunDirectory = arguments.TryGetResult RunArguments.Run_Dir
+              FromScratch = arguments.Contains RunArguments.From_Scratch }
+        Train.executeIn target (arguments.GetResult RunArguments.File) options (arguments.Contains RunArguments.Quick)
+    | Resume arguments -> Resume.execute (arguments.GetResult ResumeArguments.Run_Dir) (arguments.Contains ResumeArguments.From_Scratch)
     | Quickstart arguments ->
         let options =
             overrides (arguments.TryGetResult QuickstartArguments.Steps, arguments.TryGetResult QuickstartArguments.Device, arguments.TryGetResult QuickstartArguments.Threads)

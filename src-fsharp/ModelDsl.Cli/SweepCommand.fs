@@ -62,12 +62,12 @@ let execute (path: string) (sweepsRoot: string option) (threads: int option) =
     match SweepSource.load path with
     | Error failure -> Display.loadFailure failure
     | Ok spec ->
-        use cancellation = new CancellationTokenSource()
-        use _ = Console.CancelKeyPress.Subscribe(fun e -> e.Cancel <- true; cancellation.Cancel())
-        try runSweep spec sweepsRoot threads cancellation.Token
+        // SIGINT and SIGTERM stop the current run at its next step, checkpointed; the sweep resumes from there.
+        use signals = new Interruption.Signals()
+        try runSweep spec sweepsRoot threads signals.Token
         with :? OperationCanceledException ->
-            Display.errorLine "sweep stopped; run the same command again to resume it"
-            130
+            Display.errorLine $"{signals.Name}: sweep stopped; run the same command again to resume it"
+            signals.ExitCode
 
 /// A sweep folder, or the name of a sweep under the sweeps root.
 let executeReport (sweep: string) (sweepsRoot: string option) =

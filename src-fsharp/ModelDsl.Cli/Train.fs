@@ -21,14 +21,28 @@ let private evalText (e: EvalResult) =
     let accuracy = if e.Accuracy.HasValue then $"  accuracy {e.Accuracy.Value:P1}" else ""
     $"[blue]eval[/] step {e.Step}  validation loss {number e.ValidationLoss}{accuracy}"
 
-/// Trains one validated spec. An interactive console gets a single updating progress bar; a redirected
-/// one gets a plain line about every tenth of the run.
-let trainWithProgress (runsRoot: string option) (cancellation: CancellationToken) (spec: ExperimentSpec) : TrainResult =
+/// Where a run trains: a new timestamped directory under RunsRoot, or an explicit RunDirectory (resumed
+/// when it holds checkpoints of the same spec); FromScratch trains anew over checkpoints none of which can be resumed.
+type RunTarget =
+    { RunsRoot: string option; RunDirectory: string option; FromScratch: bool }
+    static member Under(runsRoot: string option) = { RunsRoot = runsRoot; RunDirectory = None; FromScratch = false }
+
+/// Exit code of `run` and `resume` when the divergence policy stopped a run (see the README).
+let divergedExitCode = 3
+
+let private warningLine (message: string) = AnsiConsole.MarkupLine($"[yellow]warning:[/] {Display.escape message}")
+
+/// Trains one validated spec into its target. An interactive console gets a single updating progress
+/// bar; a redirected one gets a plain line about every tenth of the run.
+let trainWithProgressIn (target: RunTarget) (cancellation: CancellationToken) (spec: ExperimentSpec) : TrainResult =
     AnsiConsole.MarkupLine($"[bold]{Display.escape spec.Name}[/]")
     // onProgress (step, total steps, line) serves pre-training and RL steps alike.
     let options (onProgress: int64 -> int64 -> string -> unit) =
         TrainOptions(
-            RunsRoot = defaultArg runsRoot "runs",
+            RunsRoot = defaultArg target.RunsRoot "runs",
+            RunDirectory = Option.toObj target.RunDirectory,
+            StartOverUnusableCheckpoints = target.FromScratch,
+            OnWarning = Action<string>(warningLine),
             OnProgress = Action<TrainProgress>(fun p -> onProgress p.Step p.TotalSteps (progressText p)),
             OnRlProgress = Action<ModelDsl.Runtime.Rl.RlProgress>(fun p -> onProgress p.Step p.TotalSteps (rlProgressText p)),
             OnEval = Action<EvalResult>(fun e -> AnsiConsole.MarkupLine(evalText e)),
@@ -54,6 +68,10 @@ let trainWithProgress (runsRoot: string option) (cancellation: CancellationToken
                 lastPrinted <- step
                 Console.WriteLine(text)))
 
+/// Trains one validated spec under a runs folder (a new run directory).
+let trainWithProgress (runsRoot: string option) (cancellation: CancellationToken) (spec: ExperimentSpec) : TrainResult =
+    trainWithProgressIn (RunTarget.Under runsRoot) cancellation spec
+
 let private summary (results: (ExperimentSpec * TrainResult) list) =
     let table =
         Table().Border(TableBorder.Rounded)
@@ -67,23 +85,47 @@ let private summary (results: (ExperimentSpec * TrainResult) list) =
             accuracy, r.TokensPerSecond.ToString("N0"), duration r.Elapsed) |> ignore
     AnsiConsole.Write table
 
-/// Trains already loaded specs: overrides, re-validation (an override can break a rule), training.
-let trainSpecs (specs: ExperimentSpec list) (runsRoot: string option) (overrides: Overrides.Overrides) =
+/// Trains already loaded specs into a target: overrides, re-validation (an override can break a rule),
+/// training. Exit codes: 0 done, 1 an error (named), 2 invalid spec, 3 diverged, 130/143 stopped by SIGINT/SIGTERM
+/// after a checkpoint.
+let trainSpecsIn (target: RunTarget) (specs: ExperimentSpec list) (overrides: Overrides.Overrides) =
     let specs = specs |> List.map (Overrides.apply overrides)
     match specs |> List.choose (fun s -> match List.ofSeq (s.Validate()) with [] -> None | e -> Some (s.Name, e)) with
     | _ :: _ as invalid -> Display.loadFailure (ExperimentSource.Invalid invalid)
+    | [] when target.RunDirectory.IsSome && specs.Length > 1 ->
+        let names = specs |> List.map _.Name |> String.concat ", "
+        Display.errorLine $"--run-dir takes one experiment, but {specs.Length} were given ({names})"
+        1
     | [] ->
-        use cancellation = new CancellationTokenSource()
-        // Ctrl+C stops training cleanly (the trainer checks the token) instead of killing the process.
-        use _ = Console.CancelKeyPress.Subscribe(fun e -> e.Cancel <- true; cancellation.Cancel())
+        // SIGINT (Ctrl+C) and SIGTERM stop training cleanly (the trainer checks the token and checkpoints) instead of killing the process.
+        use signals = new Interruption.Signals()
         try
-            let results = [ for spec in specs -> spec, trainWithProgress runsRoot cancellation.Token spec ]
+            let results = [ for spec in specs -> spec, trainWithProgressIn target signals.Token spec ]
             summary results
             for spec, r in results do AnsiConsole.MarkupLine($"{Display.escape spec.Name}: run directory [link]{Display.escape r.RunDirectory}[/]")
-            0
-        with :? OperationCanceledException ->
+            let diverged = results |> List.choose (fun (spec, r) -> r.Divergence |> Option.ofObj |> Option.map (fun d -> spec, r, d))
+            for spec, r, d in diverged do
+                Display.errorLine $"{spec.Name}: {d.Message}; the last good checkpoint is in {r.RunDirectory}"
+            if diverged.IsEmpty then 0 else divergedExitCode
+        with
+        | :? TrainingInterruptedException as e ->
+            Display.errorLine $"{signals.Name}: {e.Message}; continue with: modeldsl resume {e.RunDirectory}"
+            signals.ExitCode
+        | :? OperationCanceledException ->
             Display.errorLine "training cancelled"
-            130
+            signals.ExitCode
+        | :? ModelDsl.Runtime.Runs.RunLockedException
+        | :? ModelDsl.Runtime.Runs.CheckpointException
+        | :? ModelDsl.Core.Json.SpecFormatException
+        | :? InvalidOperationException
+        | :? IO.IOException
+        | :? UnauthorizedAccessException as e ->
+            Display.errorLine e.Message
+            1
+
+/// Trains already loaded specs into new run directories under runsRoot.
+let trainSpecs (specs: ExperimentSpec list) (runsRoot: string option) (overrides: Overrides.Overrides) =
+    trainSpecsIn (RunTarget.Under runsRoot) specs overrides
 
 /// Runs a study script's `study` function; it trains and reports by itself.
 let private runStudy (study: ModelDsl.Runtime.Studies.StudyContext -> unit) (runsRoot: string option) (quick: bool) (threads: int option) =
@@ -96,8 +138,14 @@ let private runStudy (study: ModelDsl.Runtime.Studies.StudyContext -> unit) (run
         1
 
 /// `quick` asks a study for its test-sized variant; experiments ignore it.
-let execute (path: string) (runsRoot: string option) (overrides: Overrides.Overrides) (quick: bool) =
+let executeIn (target: RunTarget) (path: string) (overrides: Overrides.Overrides) (quick: bool) =
     match ExperimentSource.loadRunnable path with
     | Error failure -> Display.loadFailure failure
-    | Ok (ExperimentSource.Study study) -> runStudy study runsRoot quick overrides.Threads
-    | Ok (ExperimentSource.Experiments specs) -> trainSpecs specs runsRoot overrides
+    | Ok (ExperimentSource.Study _) when target.RunDirectory.IsSome ->
+        Display.errorLine $"{path}: --run-dir applies to experiments; a study chooses its own run directories"
+        1
+    | Ok (ExperimentSource.Study study) -> runStudy study target.RunsRoot quick overrides.Threads
+    | Ok (ExperimentSource.Experiments specs) -> trainSpecsIn target specs overrides
+
+let execute (path: string) (runsRoot: string option) (overrides: Overrides.Overrides) (quick: bool) =
+    executeIn (RunTarget.Under runsRoot) path overrides quick

@@ -10,7 +10,8 @@ public sealed class SpecFormatException(string message, Exception? inner = null)
 
 /// <summary>
 /// JSON for IR records: camelCase names, enums as strings, a "kind" discriminator on every
-/// polymorphic node, and unknown fields rejected (a typo must not be silently ignored).
+/// polymorphic node, unknown fields and duplicate keys rejected (a typo must not be silently ignored),
+/// and the experiment's name, model, task and training required.
 /// </summary>
 public static class SpecJson
 {
@@ -28,6 +29,8 @@ public static class SpecJson
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             AllowTrailingCommas = true,
             ReadCommentHandling = JsonCommentHandling.Skip,
+            // A key given twice is a mistake (which one was meant?), not "the last one wins".
+            AllowDuplicateProperties = false,
             TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { AddVariants } },
         };
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));

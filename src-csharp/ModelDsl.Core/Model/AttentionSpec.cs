@@ -28,6 +28,7 @@ public sealed record AttentionSpec
     public void Validate(Validator v, string path, ModelSpec model)
     {
         v.Require(Heads >= 1, $"{path}.heads", $"{Heads} must be at least 1");
+        v.Require(Heads <= SizeLimits.Heads, $"{path}.heads", $"{Heads} is over the limit {SizeLimits.Heads}");
         if (KvHeads is { } kv)
         {
             v.Require(kv >= 1, $"{path}.kvHeads", $"{kv} must be at least 1");

@@ -29,9 +29,16 @@ public sealed record ModelSpec
 
     public void Validate(Validator v, string path)
     {
+        // Upper bounds catch a typo (an extra zero) before it allocates: far above anything trained here.
         v.Require(Vocab >= 2, $"{path}.vocab", $"{Vocab} must be at least 2");
         v.Require(Width >= 1, $"{path}.width", $"{Width} must be positive");
         v.Require(MaxSequenceLength >= 1, $"{path}.maxSequenceLength", $"{MaxSequenceLength} must be positive");
+        v.Require(Vocab <= SizeLimits.Vocab, $"{path}.vocab", $"{Vocab} is over the limit {SizeLimits.Vocab}");
+        v.Require(Width <= SizeLimits.Width, $"{path}.width", $"{Width} is over the limit {SizeLimits.Width}");
+        v.Require(MaxSequenceLength <= SizeLimits.SequenceLength, $"{path}.maxSequenceLength",
+            $"{MaxSequenceLength} is over the limit {SizeLimits.SequenceLength}");
+        if (Blocks is not null)
+            v.Require(Blocks.Count <= SizeLimits.Depth, $"{path}.blocks", $"{Blocks.Count} blocks: over the limit {SizeLimits.Depth}");
         if (Blocks is null || Blocks.Count == 0)
             v.Fail($"{path}.blocks", "a model needs at least one block (zero layers given)");
         else

@@ -16,7 +16,11 @@ public abstract record BudgetSpec
 [Kind("steps")]
 public sealed record StepBudget(long Count) : BudgetSpec
 {
-    public override void Validate(Validator v, string path) => v.Require(Count >= 1, $"{path}.count", $"{Count} steps: must be at least 1");
+    public override void Validate(Validator v, string path)
+    {
+        v.Require(Count >= 1, $"{path}.count", $"{Count} steps: must be at least 1");
+        v.Require(Count <= SizeLimits.Steps, $"{path}.count", $"{Count} steps: over the limit {SizeLimits.Steps}");
+    }
     public override long Steps(long tokensPerStep, long nonEmbeddingParameters) => Count;
 }
 

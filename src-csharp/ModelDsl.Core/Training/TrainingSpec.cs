@@ -26,6 +26,8 @@ public sealed record TrainingSpec
     public double? ClipGradNorm { get; init; } = 1.0;
     public EvalSpec Eval { get; init; } = new();
     public CheckpointSpec Checkpoint { get; init; } = new();
+    /// <summary>What a non-finite loss or gradient norm does to the run (checked before every update).</summary>
+    public DivergenceSpec Divergence { get; init; } = new();
     public int Seed { get; init; } = 1234;
     /// <summary>"cpu", "cuda", "cuda:N" or "auto" (cuda when available).</summary>
     public string Device { get; init; } = "cpu";
@@ -42,6 +44,7 @@ public sealed record TrainingSpec
         if (Schedule is null) v.Fail($"{path}.schedule", "is missing"); else Schedule.Validate(v, $"{path}.schedule");
         if (Budget is null) v.Fail($"{path}.budget", "is missing"); else Budget.Validate(v, $"{path}.budget");
         v.Require(GlobalBatch >= 1, $"{path}.globalBatch", $"{GlobalBatch} must be at least 1");
+        v.Require(GlobalBatch <= SizeLimits.GlobalBatch, $"{path}.globalBatch", $"{GlobalBatch} is over the limit {SizeLimits.GlobalBatch}");
         v.Require(MicroBatch >= 1, $"{path}.microBatch", $"{MicroBatch} must be at least 1");
         if (GlobalBatch >= 1 && MicroBatch >= 1)
             v.Require(GlobalBatch % MicroBatch == 0, $"{path}.microBatch",
@@ -49,6 +52,7 @@ public sealed record TrainingSpec
         if (ClipGradNorm is { } clip) v.Positive(clip, $"{path}.clipGradNorm");
         if (Eval is null) v.Fail($"{path}.eval", "is missing"); else Eval.Validate(v, $"{path}.eval");
         if (Checkpoint is null) v.Fail($"{path}.checkpoint", "is missing"); else Checkpoint.Validate(v, $"{path}.checkpoint");
+        if (Divergence is null) v.Fail($"{path}.divergence", "is missing"); else Divergence.Validate(v, $"{path}.divergence");
         v.Require(Device is "cpu" or "auto" || (Device?.StartsWith("cuda") ?? false), $"{path}.device",
             $"'{Device}' is not a device (use cpu, cuda, cuda:N or auto)");
         v.Require(Enum.IsDefined(Precision), $"{path}.precision", $"{Precision} is not a known precision");
@@ -93,9 +97,13 @@ public sealed record CheckpointSpec
     public int Every { get; init; } = 500;
     /// <summary>How many of the most recent checkpoints to keep.</summary>
     public int Keep { get; init; } = 2;
+    /// <summary>Also write one when this many minutes of training passed since the last; null disables.
+    /// Wall-clock checkpoints change when state is saved, never what is computed.</summary>
+    public double? EveryMinutes { get; init; }
 
     public void Validate(Validator v, string path)
     {
+        if (EveryMinutes is { } minutes) v.Positive(minutes, $"{path}.everyMinutes");
         v.Require(Every >= 0, $"{path}.every", $"{Every} must be zero (end only) or positive");
         v.Require(Keep >= 1, $"{path}.keep", $"{Keep} must be at least 1");
     }

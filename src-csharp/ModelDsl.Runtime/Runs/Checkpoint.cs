@@ -7,8 +7,11 @@ using static TorchSharp.torch;
 namespace ModelDsl.Runtime.Runs;
 
 /// <summary>What a checkpoint records besides tensors: the optimizer steps taken, the spec it was
-/// written for (JSON), and the per-step training losses so far.</summary>
-public sealed record CheckpointHeader(long Step, string SpecJson, IReadOnlyList<double> TrainLosses, double ElapsedSeconds);
+/// written for (JSON), the per-step training losses so far (non-finite ones of skipped steps included,
+/// written as the strings "NaN", "Infinity", "-Infinity"), and, after divergence rollbacks, the learning-rate
+/// scale in force and how many rollbacks were made.</summary>
+public sealed record CheckpointHeader(long Step, string SpecJson, IReadOnlyList<double> TrainLosses, double ElapsedSeconds,
+    double LrScale = 1.0, int Rollbacks = 0);
 
 /// <summary>
 /// One checkpoint file: model parameters and buffers, optimizer state and a header, protected by a
@@ -21,16 +24,25 @@ public static class Checkpoint
     private static readonly byte[] Magic = "MDSLCKPT"u8.ToArray();
     private const int FormatVersion = 2;
     private const int PreambleLength = 8 + 4 + 8 + 32;
+    // JSON has no NaN or infinity: named literals as strings keep a diverged run's losses readable.
+    private static readonly JsonSerializerOptions HeaderJson = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Writes atomically: an existing checkpoint at <paramref name="path"/> stays intact if anything fails.
     /// <paramref name="loopState"/> appends a training loop's own state after the optimizer's (the RL
-    /// loop's step and sampling generator), covered by the checksum.</summary>
+    /// loop's step and sampling generator), covered by the checksum.
+    /// Refuses (CheckpointException) when any parameter, buffer or optimizer state holds NaN or infinity:
+    /// a diverged state is never saved as a valid checkpoint.</summary>
     public static void Save(string path, CheckpointHeader header, nn.Module model, IOptimizer? optimizer, Action<BinaryWriter>? loopState = null)
     {
+        if (FirstNonFinite(model, optimizer) is { } bad)
+            throw new CheckpointException(path, $"refusing to write it: {bad} holds non-finite values (NaN or infinity)");
         using var body = new MemoryStream();
         using (var writer = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            writer.Write(JsonSerializer.Serialize(header));
+            writer.Write(JsonSerializer.Serialize(header, HeaderJson));
             model.save(writer);
             writer.Write(optimizer is not null);
             optimizer?.SaveState(writer);
@@ -67,9 +79,8 @@ public static class Checkpoint
     {
         using var reader = new BinaryReader(new MemoryStream(VerifiedBody(path)));
         var header = ReadHeader(path, reader);
-        if (expectedSpecJson is not null && !SameJson(expectedSpecJson, header.SpecJson))
-            throw new CheckpointException(path,
-                $"it was written for a different spec (differs in: {string.Join(", ", DifferingSections(expectedSpecJson, header.SpecJson))})");
+        if (expectedSpecJson is not null && SpecMismatch(expectedSpecJson, header.SpecJson) is { } mismatch)
+            throw new CheckpointException(path, mismatch);
         try
         {
             model.load(reader, strict: true);
@@ -97,7 +108,7 @@ public static class Checkpoint
     {
         try
         {
-            return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString())
+            return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString(), HeaderJson)
                    ?? throw new CheckpointException(path, "its header is empty");
         }
         catch (Exception e) when (e is JsonException or EndOfStreamException)
@@ -125,6 +136,28 @@ public static class Checkpoint
             throw new CheckpointException(path, "corrupt: the SHA-256 checksum of its content does not match");
         return body;
     }
+
+    /// <summary>Null when the checkpoint's spec is the expected one; otherwise which top-level sections differ.</summary>
+    public static string? SpecMismatch(string expectedSpecJson, string checkpointSpecJson) =>
+        SameJson(expectedSpecJson, checkpointSpecJson)
+            ? null
+            : $"it was written for a different spec (differs in: {string.Join(", ", DifferingSections(expectedSpecJson, checkpointSpecJson))})";
+
+    /// <summary>The name of the first floating-point parameter, buffer or optimizer state tensor holding NaN or infinity, or null.</summary>
+    public static string? FirstNonFinite(nn.Module model, IOptimizer? optimizer)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (name, tensor) in model.state_dict())
+            if (HasNonFinite(tensor)) return $"model tensor '{name}'";
+        if (optimizer is not null)
+            foreach (var slot in optimizer.Slots)
+                foreach (var (key, tensor) in slot.State)
+                    if (HasNonFinite(tensor)) return $"optimizer state '{key}' of parameter '{slot.Name}'";
+        return null;
+    }
+
+    private static bool HasNonFinite(Tensor tensor) =>
+        tensor.is_floating_point() && tensor.numel() > 0 && !isfinite(tensor).all().item<bool>();
 
     private static bool SameJson(string a, string b) =>
         JsonElement.DeepEquals(JsonDocument.Parse(a).RootElement, JsonDocument.Parse(b).RootElement);

@@ -60,6 +60,35 @@ public sealed partial class CheckpointStore(string directory, int keep)
         return null;
     }
 
+    /// <summary>
+    /// The newest checkpoint that verifies and was written for <paramref name="specJson"/>, or null.
+    /// Corrupt files and checkpoints of another spec are passed over (not deleted) and reported in
+    /// <paramref name="skipped"/>; only headers are read, no tensors are touched.
+    /// </summary>
+    public string? LatestUsable(string specJson, out IReadOnlyList<string> skipped)
+    {
+        var problems = new List<string>();
+        skipped = problems;
+        foreach (var (_, path) in List().Reverse())
+        {
+            try
+            {
+                var header = Checkpoint.ReadHeader(path);
+                if (Checkpoint.SpecMismatch(specJson, header.SpecJson) is { } mismatch)
+                {
+                    problems.Add(new CheckpointException(path, mismatch).Message);
+                    continue;
+                }
+                return path;
+            }
+            catch (CheckpointException e)
+            {
+                problems.Add(e.Message);
+            }
+        }
+        return null;
+    }
+
     [GeneratedRegex(@"^step-(\d+)\.ckpt$")]
     private static partial Regex FileName();
 }

@@ -6,16 +6,17 @@ namespace ModelDsl.Runtime.Runs;
 
 /// <summary>
 /// metrics.jsonl: one JSON object per line, each with an "event" ("train" or "eval") and a "step".
-/// Lines are flushed as they are written so a crashed run keeps what it logged.
+/// Each line goes to the file in one write and is flushed at once, so a crashed run keeps what it
+/// logged and at most its last line is torn (readers skip such a line with a warning).
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    private readonly StreamWriter writer;
+    private readonly FileStream stream;
 
     private MetricsLog(string path, FileMode mode)
     {
         Path = path;
-        writer = new StreamWriter(new FileStream(path, mode, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
+        stream = new FileStream(path, mode, FileAccess.Write, FileShare.Read, bufferSize: 1);
     }
 
     public string Path { get; }
@@ -51,12 +52,33 @@ public sealed class MetricsLog : IDisposable
                 string s => JsonValue.Create(s),
                 _ => throw new ArgumentException($"metric '{key}' has unsupported type {value.GetType().Name}"),
             };
-        writer.WriteLine(line.ToJsonString());
+        stream.Write(Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"));
+        stream.Flush();
     }
 
-    /// <summary>Parses every line of a metrics file.</summary>
-    public static IReadOnlyList<JsonObject> Read(string path) =>
-        File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+    /// <summary>Parses every line of a metrics file. A torn last line (a crash mid-write) is skipped and
+    /// reported to <paramref name="onWarning"/> (standard error when null); a bad line elsewhere is an error naming the line.</summary>
+    public static IReadOnlyList<JsonObject> Read(string path, Action<string>? onWarning = null)
+    {
+        var lines = File.ReadAllLines(path);
+        var events = new List<JsonObject>();
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            try
+            {
+                events.Add(JsonNode.Parse(lines[i])!.AsObject());
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+            {
+                var isLast = lines.Skip(i + 1).All(l => l.Length == 0);
+                if (!isLast) throw new InvalidDataException($"{path}: line {i + 1} is not a JSON object: {e.Message}", e);
+                var warning = $"{path}: skipped the torn last line {i + 1} (an interrupted write)";
+                if (onWarning is null) Console.Error.WriteLine("warning: " + warning); else onWarning(warning);
+            }
+        }
+        return events;
+    }
 
     private static long? StepOf(string line)
     {
@@ -70,5 +92,5 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
-    public void Dispose() => writer.Dispose();
+    public void Dispose() => stream.Dispose();
 }

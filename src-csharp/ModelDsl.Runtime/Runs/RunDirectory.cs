@@ -38,6 +38,20 @@ public sealed class RunDirectory
     /// <summary>An explicit directory, created when missing (an existing one is resumed by the trainer).</summary>
     public static RunDirectory Open(string path) => new(path);
 
+    /// <summary>Deletes temporary files (".name.guid.tmp") that an interrupted atomic write left in the
+    /// run directory and its checkpoints/ folder; returns their paths. Call only while holding the run lock.</summary>
+    public IReadOnlyList<string> RemoveStaleTemporaryFiles()
+    {
+        var removed = new List<string>();
+        foreach (var folder in new[] { Path, CheckpointsPath })
+            foreach (var file in Directory.EnumerateFiles(folder, ".*.tmp"))
+            {
+                File.Delete(file);
+                removed.Add(file);
+            }
+        return removed;
+    }
+
     /// <summary>Writes spec.json, or checks that an existing one describes the same experiment.</summary>
     public void WriteOrCheckSpec(ExperimentSpec spec)
     {

@@ -113,6 +113,10 @@ public static class SweepRunner
         try
         {
             var result = options.Train(experiment, trainOptions);
+            if (result.Divergence is { } stopped)
+                // The divergence policy stopped the run: a result, recorded once and never retrained.
+                return Finish(store, key, RunStoreStatus.Diverged, null, result.FinalTrainLoss, result.Steps, result.Elapsed.TotalSeconds,
+                    stopped.Message, options);
             var loss = result.FinalEval.ValidationLoss;
             var status = divergence.IsDiverged(loss) ? RunStoreStatus.Diverged : RunStoreStatus.Finished;
             return Finish(store, key, status, loss, result.FinalTrainLoss, result.Steps, result.Elapsed.TotalSeconds, null, options);

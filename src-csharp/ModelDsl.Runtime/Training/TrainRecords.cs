@@ -14,7 +14,11 @@ public sealed record EvalResult(long Step, double ValidationLoss, double? Accura
 /// FinalEval is the last evaluation made, or NaN loss at the stopping step if there was none.
 /// </summary>
 public sealed record TrainResult(string RunDirectory, long Steps, double FinalTrainLoss, EvalResult FinalEval,
-    IReadOnlyList<double> TrainLosses, TimeSpan Elapsed, double TokensPerSecond);
+    IReadOnlyList<double> TrainLosses, TimeSpan Elapsed, double TokensPerSecond)
+{
+    /// <summary>Set when the divergence policy ended the run (Steps is then the last applied step).</summary>
+    public DivergenceReport? Divergence { get; init; }
+}
 
 public sealed class TrainOptions
 {
@@ -37,6 +41,12 @@ public sealed class TrainOptions
     /// <summary>For models with mixture-of-experts layers: at every evaluation, each layer's routing
     /// over the validation batches, per domain.</summary>
     public Action<long, IReadOnlyList<ModelDsl.Runtime.Eval.LayerRouting>>? OnRoutingEval { get; init; }
-    /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="OperationCanceledException"/>.</summary>
+    /// <summary>Warnings (checkpoints skipped, stale locks or temporary files removed, skipped steps);
+    /// standard error when null.</summary>
+    public Action<string>? OnWarning { get; init; }
+    /// <summary>Train from scratch even though the run directory holds checkpoints, none of which can be resumed.</summary>
+    public bool StartOverUnusableCheckpoints { get; init; }
+    /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="TrainingInterruptedException"/>
+    /// (an <see cref="OperationCanceledException"/>).</summary>
     public CancellationToken Cancellation { get; init; }
 }

@@ -43,7 +43,10 @@ public static partial class Trainer
         manual_seed(training.Seed);
 
         var task = TaskFactory.Create(spec.Task, training.Seed);
+        var warn = options.OnWarning ?? (message => Console.Error.WriteLine("warning: " + message));
         var run = options.RunDirectory is { } explicitPath ? RunDirectory.Open(explicitPath) : RunDirectory.CreateNew(options.RunsRoot, spec.Name, DateTime.Now);
+        using var runLock = RunLock.Acquire(run.Path, warn);
+        foreach (var leftover in run.RemoveStaleTemporaryFiles()) warn($"removed '{leftover}', left by an interrupted write");
         run.WriteOrCheckSpec(spec);
         var specJson = SpecJson.Serialize(spec);
 
@@ -55,106 +58,188 @@ public static partial class Trainer
         var tokensPerStep = (long)training.GlobalBatch * sequenceLength;
         var totalSteps = training.Budget.Steps(tokensPerStep, model.NonEmbeddingParameterCount);
 
-        // Resume from the newest checkpoint that verifies; a corrupt newer one is reported and skipped.
+        // Resume from the newest checkpoint of this spec that verifies; corrupt ones and those of another spec are reported and passed over.
         var store = new CheckpointStore(run.CheckpointsPath, training.Checkpoint.Keep);
-        var latest = store.LatestValid(out var skipped);
+        var latest = store.LatestUsable(specJson, out var skipped);
+        foreach (var problem in skipped) warn($"skipped {problem}");
+        if (latest is null && store.List().Count > 0 && !options.StartOverUnusableCheckpoints)
+            throw new CheckpointException(store.Directory,
+                $"it holds {store.List().Count} checkpoint(s) but none can be resumed ({string.Join("; ", skipped)}); " +
+                "refusing to train from scratch over them (start over explicitly, e.g. modeldsl run --from-scratch)");
         if (latest is null) LoadInitialWeights(spec, module);
         var losses = new List<double>();
         var priorSeconds = 0.0;
         long startStep = 0;
+        var lrScale = 1.0;
+        var rollbacks = 0;
         if (latest is not null)
         {
             var header = Checkpoint.Load(latest, module, optimizer, specJson);
             startStep = header.Step;
             losses.AddRange(header.TrainLosses);
             priorSeconds = header.ElapsedSeconds;
+            lrScale = header.LrScale;
+            rollbacks = header.Rollbacks;
         }
-        using var metrics = MetricsLog.Open(run.MetricsPath, startStep);
-        foreach (var problem in skipped)
-            metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
-
-        var participants = StepParticipants.Of(module);
-        participants.UseReducer(options.ExpertLoadReducer ?? SingleProcessLoadReducer.Instance);
-        using var routing = ExpertRoutingStatistics.For(module, task);
-        var context = new StepContext(module, optimizer, model.Parameters, task, training, device, participants.With(routing), spec.Model.Vocab);
-
-        module.train();
-        var clock = Stopwatch.StartNew();
-        EvalResult? lastEval = null;
-        var ranFinalStep = false;
-        var step = startStep;
-        while (step < totalSteps)
+        var guard = new DivergenceGuard(training.Divergence);
+        guard.Replay(losses);
+        var metrics = MetricsLog.Open(run.MetricsPath, startStep);
+        try
         {
-            var multiplier = training.Schedule.Multiplier(step, totalSteps);
-            var learningRate = training.Optimizer.Lr * multiplier;
-            var (stepLoss, gradNorm) = TrainStep(context, step, multiplier);
-            var loss = stepLoss.LanguageModel;
-            step++;
-            losses.Add(loss);
-
-            var sessionSeconds = clock.Elapsed.TotalSeconds;
-            var sessionSteps = step - startStep;
-            var tokensPerSecond = sessionSteps * tokensPerStep / Math.Max(sessionSeconds, 1e-9);
-            var elapsed = TimeSpan.FromSeconds(priorSeconds + sessionSeconds);
-            var eta = TimeSpan.FromSeconds(sessionSeconds / sessionSteps * (totalSteps - step));
-            metrics.Write("train", step, [new("loss", loss), new("lr", learningRate), new("gradNorm", gradNorm),
-                new("tokensPerSecond", tokensPerSecond), new("elapsedSeconds", elapsed.TotalSeconds),
-                .. stepLoss.Auxiliary.Select(a => new KeyValuePair<string, object?>("aux." + a.Name, a.Value))]);
-            if (routing is not null)
-            {
-                var stepRouting = routing.Snapshot();
-                metrics.Write("moe", step, stepRouting.SelectMany(layer => layer.Metrics(perDomain: false)));
-                options.OnRouting?.Invoke(step, stepRouting);
-            }
-            options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
-
-            var isFinal = step == totalSteps;
-            if (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0))
-            {
-                lastEval = Evaluate(model, task, training, device, step);
-                metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
-                    new("fullMatchAccuracy", lastEval.FullMatchAccuracy)]);
-                if (training.Eval.AttentionStatistics && module is LanguageModel languageModel)
-                {
-                    using var statisticsScope = NewDisposeScope();
-                    using var batch = task.ValidationBatch(0, training.MicroBatch);
-                    metrics.Write("attention", step, AttentionStatistics.Measure(languageModel, batch.Inputs.to(device)));
-                }
-                if (routing is not null)
-                {
-                    var evalRouting = routing.MeasureValidation(module, task, training.Eval.Batches, training.MicroBatch, device);
-                    metrics.Write("moeEval", step, evalRouting.SelectMany(layer => layer.Metrics(perDomain: true)));
-                    options.OnRoutingEval?.Invoke(step, evalRouting);
-                }
-                if (training.Eval.Sampling is { } sampling && module is LanguageModel sampled)
-                    metrics.Write("sampling", step, SamplingMetrics.Measure(sampled, task, sampling));
-                options.OnEval?.Invoke(lastEval);
-            }
-            var cancelled = options.Cancellation.IsCancellationRequested;
-            if (isFinal || cancelled || (training.Checkpoint.Every > 0 && step % training.Checkpoint.Every == 0))
-                store.Save(new CheckpointHeader(step, specJson, losses.ToArray(), priorSeconds + clock.Elapsed.TotalSeconds), module, optimizer);
-            options.Cancellation.ThrowIfCancellationRequested();
-            ranFinalStep = isFinal;
-            if (options.StopAfterStep is { } stop && step >= stop && !isFinal) break;
+            foreach (var problem in skipped)
+                metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
+            return TrainLoop();
+        }
+        finally
+        {
+            metrics.Dispose();
         }
 
-        var totalElapsed = TimeSpan.FromSeconds(priorSeconds + clock.Elapsed.TotalSeconds);
-        var sessionTokensPerSecond = (step - startStep) * tokensPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        if (step < totalSteps)
-            return new TrainResult(run.Path, step, losses.Count > 0 ? losses[^1] : double.NaN,
-                lastEval ?? new EvalResult(step, double.NaN, null), losses, totalElapsed, sessionTokensPerSecond);
+        // The loop is a local function so that the metrics log, which a rollback reopens, is always disposed.
+        TrainResult TrainLoop()
+        {
+            var participants = StepParticipants.Of(module);
+            participants.UseReducer(options.ExpertLoadReducer ?? SingleProcessLoadReducer.Instance);
+            using var routing = ExpertRoutingStatistics.For(module, task);
+            var context = new StepContext(module, optimizer, model.Parameters, task, training, device, participants.With(routing), spec.Model.Vocab);
 
-        // A run that was already complete is evaluated again for its result but not logged twice.
-        var finalEval = ranFinalStep ? lastEval! : Evaluate(model, task, training, device, step);
-        var finalLoss = losses.Count > 0 ? losses[^1] : double.NaN;
-        RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, finalLoss, finalEval.ValidationLoss,
-            finalEval.Accuracy, totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount));
-        metrics.Dispose();
-        LossPlot.Save(run.LossPlotPath,
-            losses.Select((l, i) => ((long)i + 1, l)).ToList(),
-            MetricsLog.Read(run.MetricsPath).Where(e => (string?)e["event"] == "eval")
-                .Select(e => (e["step"]!.GetValue<long>(), e["validationLoss"]!.GetValue<double>())).ToList());
-        return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
+            module.train();
+            var clock = Stopwatch.StartNew();
+            var lastCheckpointSeconds = 0.0;
+            EvalResult? lastEval = null;
+            var ranFinalStep = false;
+            var step = startStep;
+            DivergenceReport? diverged = null;
+            string SaveCheckpoint(long atStep)
+            {
+                lastCheckpointSeconds = clock.Elapsed.TotalSeconds;
+                return store.Save(new CheckpointHeader(atStep, specJson, losses.ToArray(), priorSeconds + clock.Elapsed.TotalSeconds, lrScale, rollbacks), module, optimizer);
+            }
+            while (step < totalSteps)
+            {
+                var multiplier = training.Schedule.Multiplier(step, totalSteps);
+                // lrScale is 1 unless a divergence rollback lowered it; x * 1.0 == x, so finite runs are unchanged.
+                var scaledMultiplier = multiplier * lrScale;
+                var learningRate = training.Optimizer.Lr * scaledMultiplier;
+                var (stepLoss, gradNorm, problem) = TrainStep(context, step, scaledMultiplier, guard);
+                var loss = stepLoss.LanguageModel;
+                if (problem is not null)
+                {
+                    var attempted = step + 1;
+                    metrics.Write("divergence", attempted, [new("mode", training.Divergence.Mode.ToString()), new("problem", problem),
+                        new("loss", loss), new("gradNorm", gradNorm)]);
+                    if (training.Divergence.Mode == DivergenceMode.Skip)
+                        warn($"step {attempted}: {problem}; the step was skipped");
+                    else if (training.Divergence.Mode == DivergenceMode.Rollback && rollbacks < training.Divergence.MaxRollbacks
+                        && store.LatestUsable(specJson, out _) is { } good)
+                    {
+                        var header = Checkpoint.Load(good, module, optimizer, specJson);
+                        rollbacks++;
+                        lrScale *= training.Divergence.RollbackLrScale;
+                        step = header.Step;
+                        losses.Clear();
+                        losses.AddRange(header.TrainLosses);
+                        guard.Replay(losses);
+                        metrics.Dispose();
+                        metrics = MetricsLog.Open(run.MetricsPath, step);
+                        metrics.Write("rollback", step, [new("fromStep", attempted), new("problem", problem), new("lrScale", lrScale), new("rollbacks", (long)rollbacks)]);
+                        warn($"step {attempted}: {problem}; rolled back to step {step} ({good}), learning rate scaled to {lrScale:G4} of the schedule");
+                        continue;
+                    }
+                    else
+                    {
+                        var why = training.Divergence.Mode == DivergenceMode.Rollback
+                            ? rollbacks >= training.Divergence.MaxRollbacks ? $" (after {rollbacks} rollbacks)" : " (no checkpoint to roll back to)"
+                            : "";
+                        diverged = new DivergenceReport(attempted, problem + why);
+                        break;
+                    }
+                }
+                step++;
+                losses.Add(loss);
+                var applied = problem is null;
+
+                var sessionSeconds = clock.Elapsed.TotalSeconds;
+                var sessionSteps = step - startStep;
+                var tokensPerSecond = sessionSteps * tokensPerStep / Math.Max(sessionSeconds, 1e-9);
+                var elapsed = TimeSpan.FromSeconds(priorSeconds + sessionSeconds);
+                // After a rollback this session may stand before where it started: no meaningful ETA then.
+                var eta = sessionSteps > 0 ? TimeSpan.FromSeconds(sessionSeconds / sessionSteps * (totalSteps - step)) : TimeSpan.Zero;
+                if (applied)
+                {
+                    metrics.Write("train", step, [new("loss", loss), new("lr", learningRate), new("gradNorm", gradNorm),
+                        new("tokensPerSecond", tokensPerSecond), new("elapsedSeconds", elapsed.TotalSeconds),
+                        .. stepLoss.Auxiliary.Select(a => new KeyValuePair<string, object?>("aux." + a.Name, a.Value))]);
+                    if (routing is not null)
+                    {
+                        var stepRouting = routing.Snapshot();
+                        metrics.Write("moe", step, stepRouting.SelectMany(layer => layer.Metrics(perDomain: false)));
+                        options.OnRouting?.Invoke(step, stepRouting);
+                    }
+                    options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
+                }
+
+                var isFinal = step == totalSteps;
+                if (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0))
+                {
+                    lastEval = Evaluate(model, task, training, device, step);
+                    metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
+                        new("fullMatchAccuracy", lastEval.FullMatchAccuracy)]);
+                    if (training.Eval.AttentionStatistics && module is LanguageModel languageModel)
+                    {
+                        using var statisticsScope = NewDisposeScope();
+                        using var batch = task.ValidationBatch(0, training.MicroBatch);
+                        metrics.Write("attention", step, AttentionStatistics.Measure(languageModel, batch.Inputs.to(device)));
+                    }
+                    if (routing is not null)
+                    {
+                        var evalRouting = routing.MeasureValidation(module, task, training.Eval.Batches, training.MicroBatch, device);
+                        metrics.Write("moeEval", step, evalRouting.SelectMany(layer => layer.Metrics(perDomain: true)));
+                        options.OnRoutingEval?.Invoke(step, evalRouting);
+                    }
+                    if (training.Eval.Sampling is { } sampling && module is LanguageModel sampled)
+                        metrics.Write("sampling", step, SamplingMetrics.Measure(sampled, task, sampling));
+                    options.OnEval?.Invoke(lastEval);
+                }
+                var cancelled = options.Cancellation.IsCancellationRequested;
+                var timeForCheckpoint = training.Checkpoint.EveryMinutes is { } minutes && clock.Elapsed.TotalSeconds - lastCheckpointSeconds >= minutes * 60;
+                string? saved = null;
+                if (isFinal || cancelled || timeForCheckpoint || (training.Checkpoint.Every > 0 && step % training.Checkpoint.Every == 0))
+                    saved = SaveCheckpoint(step);
+                if (cancelled) throw new TrainingInterruptedException(run.Path, step, saved);
+                ranFinalStep = isFinal;
+                if (options.StopAfterStep is { } stop && step >= stop && !isFinal) break;
+            }
+
+            var totalElapsed = TimeSpan.FromSeconds(priorSeconds + clock.Elapsed.TotalSeconds);
+            var sessionTokensPerSecond = (step - startStep) * tokensPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            if (diverged is not null)
+            {
+                // Nothing of the refused step was applied and nothing of it is checkpointed: the newest checkpoint is the last good state.
+                metrics.Write("diverged", diverged.Step, [new("problem", diverged.Problem)]);
+                var lastLoss = losses.Count > 0 ? losses[^1] : double.NaN;
+                RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, lastLoss, double.NaN, null,
+                    totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount,
+                    RunSummary.Diverged, diverged.Message));
+                return new TrainResult(run.Path, step, lastLoss, lastEval ?? new EvalResult(step, double.NaN, null), losses, totalElapsed,
+                    sessionTokensPerSecond) { Divergence = diverged };
+            }
+            if (step < totalSteps)
+                return new TrainResult(run.Path, step, losses.Count > 0 ? losses[^1] : double.NaN,
+                    lastEval ?? new EvalResult(step, double.NaN, null), losses, totalElapsed, sessionTokensPerSecond);
+
+            // A run that was already complete is evaluated again for its result but not logged twice.
+            var finalEval = ranFinalStep ? lastEval! : Evaluate(model, task, training, device, step);
+            var finalLoss = losses.Count > 0 ? losses[^1] : double.NaN;
+            RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, finalLoss, finalEval.ValidationLoss,
+                finalEval.Accuracy, totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount));
+            metrics.Dispose();
+            LossPlot.Save(run.LossPlotPath,
+                losses.Select((l, i) => ((long)i + 1, l)).ToList(),
+                MetricsLog.Read(run.MetricsPath, warn).Where(e => (string?)e["event"] == "eval")
+                    .Select(e => (e["step"]!.GetValue<long>(), e["validationLoss"]!.GetValue<double>())).ToList());
+            return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
+        }
     }
 
     /// <summary>What every training step works with: the model, its optimizer and parameters, the
@@ -171,8 +256,11 @@ public static partial class Trainer
     /// exactly this step's micro-batches, also right after a resume), see each micro-batch before its
     /// forward, and end after the last one: routing statistics record the micro-batch forwards only
     /// (not the Hessian-vector passes).
+    /// The divergence guard sees the loss and the global gradient norm after the backward pass and
+    /// before the optimizer clips or updates anything; a step it refuses returns its problem and changes no weight.
     /// </summary>
-    private static (AccumulatedLoss Loss, double GradNorm) TrainStep(StepContext s, long step, double learningRateMultiplier)
+    private static (AccumulatedLoss Loss, double GradNorm, string? Problem) TrainStep(StepContext s, long step, double learningRateMultiplier,
+        DivergenceGuard guard)
     {
         using var scope = NewDisposeScope();
         var training = s.Training;
@@ -194,8 +282,10 @@ public static partial class Trainer
         var hessian = s.Optimizer.NeedsHessianVectorProduct
             ? new Optim.StepContext(vectors => GradientAccumulation.HessianVectorProduct(s.Module, batches, s.Device, s.Parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
             : Optim.StepContext.None;
+        var measured = GradientNorm.Global(s.Optimizer.Slots);
+        if (guard.Assess(loss.LanguageModel, measured) is { } problem) return (loss, measured, problem);
         var gradNorm = s.Optimizer.Step(learningRateMultiplier, hessian);
-        return (loss, gradNorm);
+        return (loss, gradNorm, null);
     }
 
     private static EvalResult Evaluate(TrainableModel model, ITask task, TrainingSpec training, Device device, long step)
