@@ -9,9 +9,9 @@ using ModelDsl.Core.Validation;
 namespace ModelDsl.Core;
 
 /// <summary>
-/// A whole pre-training experiment: the root of the IR. What the F# DSL produces, what a JSON run
-/// spec holds, and the only thing the runtime consumes. RL and fine-tuning specs are added as
-/// further optional parts of this record.
+/// A whole experiment: the root of the IR. What the F# DSL produces, what a JSON run spec holds, and
+/// the only thing the runtime consumes. Next-token training from a fresh model by default; from a
+/// trained model's weights with <see cref="Init"/> (fine-tuning); RL post-training with <see cref="Rl"/>.
 /// </summary>
 public sealed record ExperimentSpec
 {

@@ -127,6 +127,10 @@ public sealed class RlRunTests : IDisposable
         Assert.Contains(flipFlop.Validate(), e => e.Path == "task" && e.Message.Contains("flipFlop"));
         var hinted = spec with { Init = new RunSource { Path = "x" }, Rl = SmallRl with { Hints = new HintSpec() } };
         Assert.Contains(hinted.Validate(), e => e.Path == "model.vocab" && e.Message.Contains("hint marker"));
+        // A training input is 6 tokens; a sampled completion holds the prompt (4) and the answer (3).
+        var short_ = spec with { Init = new RunSource { Path = "x" }, Model = SmallModel() with { MaxSequenceLength = 6 } };
+        Assert.Contains(short_.Validate(), e => e.Path == "model.maxSequenceLength" && e.Message.Contains("7 tokens"));
+        Assert.Empty((short_ with { Model = SmallModel() with { MaxSequenceLength = 7 } }).Validate());
         var bad = spec with { Init = new RunSource { Path = "" } };
         Assert.Contains(bad.Validate(), e => e.Path == "init.path");
     }
