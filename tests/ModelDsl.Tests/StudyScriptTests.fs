@@ -84,6 +84,30 @@ let tests =
                 Expect.stringContains text "Claim 1" "claims are assessed"
         }
 
+        test "svco_minimal_contrast --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "svco_minimal_contrast.fsx" folder
+                for arm in [ "| SFT (reference) |"; "| continued SFT |"; "| text DPO |"; "| image DPO |"; "| S-VCO |" ] do
+                    Expect.stringContains text arm "a row per arm"
+                Expect.stringContains text "sample-pairs.png" "the grid of sample pairs is linked"
+                for claim in 1 .. 5 do
+                    Expect.stringContains text (sprintf "Claim %d (" claim) "every claim is assessed"
+                // The mean table: paired accuracies and against-prior accuracy are fractions, the losses and reliance finite.
+                let meanTable =
+                    text.Split('\n')
+                    |> Array.skipWhile (fun line -> not (line.StartsWith "Mean over seeds"))
+                    |> Array.filter (fun line -> line.StartsWith "| ") |> Array.skip 1 |> Array.takeWhile (fun line -> line.StartsWith "| ")
+                Expect.equal meanTable.Length 5 "the reference and four arms in the mean table"
+                for line in meanTable do
+                    let cells = line.Trim('|', ' ').Split('|') |> Array.map (fun c -> c.Trim())
+                    let number (i: int) = System.Double.Parse(cells[i], System.Globalization.CultureInfo.InvariantCulture)
+                    for i in 1 .. 6 do
+                        if cells[i] <> "-" then Expect.isTrue (number i >= 0.0 && number i <= 1.0) $"{cells[0]}: column {i} = {cells[i]} is a fraction"
+                    for i in 7 .. 13 do
+                        Expect.isTrue (System.Double.IsFinite(number i)) $"{cells[0]}: column {i} = {cells[i]} is finite"
+                    Expect.isTrue (number 12 > 0.0) $"{cells[0]}: the text-only loss is positive"
+        }
+
         test "path_state_tracking --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "path_state_tracking.fsx" folder
