@@ -69,14 +69,14 @@ public static class PolicyLoss
         if (referenceLogProbs is not null)
         {
             var kl = KlEstimators.Compute(where(counted, logProbs, zero), where(counted, referenceLogProbs, zero), settings.KlEstimator);
-            klSum = where(counted, kl, zero).detach().sum().item<double>();
+            klSum = where(counted, kl, zero).detach().sum().to(ScalarType.Float64).item<double>();
             if (settings.KlBeta > 0) perToken = perToken + settings.KlBeta * kl;
         }
         double entropySum = 0;
         if (entropy is not null)
         {
             var safeEntropy = where(counted, entropy, zero);
-            entropySum = safeEntropy.detach().sum().item<double>();
+            entropySum = safeEntropy.detach().sum().to(ScalarType.Float64).item<double>();
             if (settings.EntropyCoefficient > 0) perToken = perToken - settings.EntropyCoefficient * safeEntropy;
         }
         perToken = where(counted, perToken, zero);
