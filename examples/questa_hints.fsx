@@ -41,17 +41,20 @@ type Settings =
       EvalProblems: int
       /// Samples per evaluation problem (the largest k).
       EvalSamples: int
+      /// Seed of the one pre-training run.
+      PretrainSeed: int
+      /// RL and evaluation seeds.
       Seeds: int list }
 
 let full =
     { Modulus = 10; EasySteps = 4; HardSteps = 6; HardShare = 0.2; Width = 48; Depth = 2; Heads = 4
-      PretrainSteps = 300; PretrainBatch = 32; RlSteps = 24; Prompts = 16; Group = 8; RlLr = 1e-3
-      EvalProblems = 48; EvalSamples = 32; Seeds = [ 1; 2 ] }
+      PretrainSteps = 600; PretrainBatch = 48; RlSteps = 20; Prompts = 16; Group = 8; RlLr = 1e-3
+      EvalProblems = 32; EvalSamples = 32; PretrainSeed = 1; Seeds = [ 1; 2 ] }
 
 let quick =
     { Modulus = 10; EasySteps = 3; HardSteps = 6; HardShare = 0.1; Width = 32; Depth = 1; Heads = 2
       PretrainSteps = 30; PretrainBatch = 32; RlSteps = 2; Prompts = 4; Group = 4; RlLr = 1e-3
-      EvalProblems = 8; EvalSamples = 32; Seeds = [ 1 ] }
+      EvalProblems = 8; EvalSamples = 32; PretrainSeed = 1; Seeds = [ 1 ] }
 
 /// The RL arms; Hints: the curriculum (fraction, share of the RL steps), empty for none.
 type Arm = { Name: string; Rl: bool; Hard: bool; Hints: (float * float) list }
@@ -158,12 +161,14 @@ let study (context: StudyContext) =
     let s = if context.Quick then quick else full
     let folder = context.CreateFolder "questa-hints"
     let threads = Option.ofNullable context.Threads
+    // One pre-trained model (the compute budget of this machine); the seeds vary RL sampling, the RL
+    // problems and the evaluation samples.
+    let spec = pretraining s threads s.PretrainSeed
+    let pretrained, result = pretrain spec folder
+    use pretrained = pretrained
+    printfn "pre-training: %d steps, final train loss %.4f" result.Steps result.FinalTrainLoss
     let outcomes =
         [ for seed in s.Seeds do
-              let spec = pretraining s threads seed
-              let pretrained, result = pretrain spec folder
-              use pretrained = pretrained
-              printfn "pre-training seed %d: %d steps, final train loss %.4f" seed result.Steps result.FinalTrainLoss
               // Task seeds differ from the pre-training mixture's component seeds: RL problems and the
               // held-out evaluation problems (a separate stream of each task) are new to the model.
               let hard = ChainedArithmeticTask(chain s s.HardSteps, 7000 + seed)
@@ -178,8 +183,8 @@ let study (context: StudyContext) =
     let meanOver (arm: Arm) (value: Outcome -> float) = outcomes |> List.filter (fun o -> o.Arm = arm) |> List.map value |> mean
     let report = StudyReport(folder, "QuestA: RL with partial-solution hints on chained arithmetic")
     report.Paragraph(
-        sprintf "Chained sums mod %d with chain of thought (the answer is every running sum). Pre-training: %d-layer Llama, width %d, %d heads, vocabulary %d (values, '=', the hint marker), %d AdamW steps (lr 3e-3, cosine), batch %d, on a mixture of %d-step chains (%.0f%%) and %d-step chains (%.0f%%). RL (every arm the same budget): %d steps x %d prompts x group %d, GRPO with group-normalised advantages, token-mean loss, clip 0.2, no KL, temperature 1, AdamW lr %g, no dynamic sampling (so the all-wrong groups are counted, not refilled). The reward is 1 when the WHOLE chain of running sums is right (the final sum alone is a 1-in-%d guess). Hints (QuestA): the hard prompt, the marker, the first 50%% (then 25%%, second half of the steps, continuing from the same model) of the reference running sums, then '=' again; the policy writes the whole solution. Evaluation: %d held-out problems per difficulty, %d samples each at temperature 0.7, top-p 0.95, NO hints; pass@k is the unbiased estimator. Seeds: %s (a seed fixes pre-training, RL sampling and problems)."
-            s.Modulus s.Depth s.Width s.Heads (s.Modulus + 2) s.PretrainSteps s.PretrainBatch s.EasySteps (100.0 * (1.0 - s.HardShare)) s.HardSteps (100.0 * s.HardShare)
+        sprintf "Chained sums mod %d with chain of thought (the answer is every running sum). Pre-training: %d-layer Llama, width %d, %d heads, vocabulary %d (values, '=', the hint marker), %d AdamW steps (lr 3e-3, cosine), batch %d, pre-training seed %d, final training loss %.3f, on a mixture of %d-step chains (%.0f%%) and %d-step chains (%.0f%%). RL (every arm the same budget): %d steps x %d prompts x group %d, GRPO with group-normalised advantages, token-mean loss, clip 0.2, no KL, temperature 1, AdamW lr %g, no dynamic sampling (so the all-wrong groups are counted, not refilled). The reward is 1 when the WHOLE chain of running sums is right (the final sum alone is a 1-in-%d guess). Hints (QuestA): the hard prompt, the marker, the first 50%% (then 25%%, second half of the steps, continuing from the same model) of the reference running sums, then '=' again; the policy writes the whole solution. Evaluation: %d held-out problems per difficulty, %d samples each at temperature 0.7, top-p 0.95, NO hints; pass@k is the unbiased estimator. RL seeds: %s (a seed fixes RL sampling, the RL and evaluation problems and the evaluation samples; all start from the same pre-trained model)."
+            s.Modulus s.Depth s.Width s.Heads (s.Modulus + 2) s.PretrainSteps s.PretrainBatch s.PretrainSeed result.FinalTrainLoss s.EasySteps (100.0 * (1.0 - s.HardShare)) s.HardSteps (100.0 * s.HardShare)
             s.RlSteps s.Prompts s.Group s.RlLr s.Modulus s.EvalProblems s.EvalSamples (s.Seeds |> List.map string |> String.concat ", ")) |> ignore
     report.Table(
         [ "arm"; "seed"; "hard pass@1"; "hard pass@8"; sprintf "hard pass@%d" s.EvalSamples; "easy pass@1"; sprintf "easy pass@%d" s.EvalSamples
