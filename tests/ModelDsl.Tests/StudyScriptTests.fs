@@ -106,6 +106,32 @@ let tests =
                     for i in 7 .. 13 do
                         Expect.isTrue (System.Double.IsFinite(number i)) $"{cells[0]}: column {i} = {cells[i]} is finite"
                     Expect.isTrue (number 12 > 0.0) $"{cells[0]}: the text-only loss is positive"
+
+        test "questa_hints --quick writes its report" {
+            withFolder <| fun folder ->
+                let text = runQuick "questa_hints.fsx" folder
+                let lines = text.Split('\n')
+                /// The rows of the mean pass@k table of one difficulty: arm name and pass@1, 2, 4, .., 32.
+                let table (difficulty: string) =
+                    let header = lines |> Array.findIndex (fun l -> l.StartsWith $"| arm | {difficulty} pass@1 | {difficulty} pass@2 |")
+                    lines[header + 2 ..] |> Array.takeWhile (fun l -> l.StartsWith "| ")
+                    |> Array.map (fun l -> let cells = l.Trim().Trim('|').Split('|') |> Array.map (fun c -> c.Trim()) in cells[0], cells[1..])
+                for difficulty in [ "hard"; "easy" ] do
+                    let rows = table difficulty
+                    Expect.equal (rows |> Array.map fst) [| "no RL"; "GRPO hard, no hints"; "GRPO hard + QuestA hints"; "GRPO easy only" |] $"every arm in the {difficulty} table"
+                    for arm, cells in rows do
+                        Expect.equal cells.Length 6 $"{arm}: pass@k at k = 1, 2, 4, 8, 16, 32"
+                        let values = cells |> Array.map (fun c -> System.Double.Parse(c, System.Globalization.CultureInfo.InvariantCulture))
+                        for v in values do Expect.isTrue (System.Double.IsFinite v && v >= 0.0 && v <= 1.0) $"{arm} {difficulty}: pass@k {v} in [0, 1]"
+                        for a, b in Array.pairwise values do Expect.isLessThanOrEqual a (b + 1e-12) $"{arm} {difficulty}: pass@k is monotone in k ({values})"
+                // Metrics of the RL steps: entropy and zero-std fractions are numbers, not "-" (NaN).
+                let dynamics = lines |> Array.findIndex (fun l -> l.StartsWith "| arm | zero-std groups, first 25% of steps |")
+                let rlRows = lines[dynamics + 2 ..] |> Array.takeWhile (fun l -> l.StartsWith "| ")
+                Expect.equal rlRows.Length 3 "one row per RL arm"
+                for row in rlRows do
+                    for cell in (row.Trim().Trim('|').Split('|') |> Array.skip 1) do
+                        Expect.isTrue (System.Double.IsFinite(System.Double.Parse(cell.Trim(), System.Globalization.CultureInfo.InvariantCulture))) $"finite metric in {row}"
+                Expect.stringContains text "Claim 3 (hints raise un-hinted hard pass@1" "claims are assessed"
         }
 
         test "path_state_tracking --quick writes its report" {

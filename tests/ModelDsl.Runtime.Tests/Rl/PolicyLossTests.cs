@@ -174,6 +174,28 @@ public class PolicyLossTests
         AssertClose(wholeEntropy.grad!.data<double>().ToArray(), splitEntropy.grad!.data<double>().ToArray(), 1e-14);
     }
 
+    /// <summary>A float32 policy (the trainer's default precision) gives the float64 loss, KL and entropy sums.</summary>
+    [Fact]
+    public void Float32InputsGiveTheFloat64Results()
+    {
+        using var scope = NewDisposeScope();
+        var k = new Case();
+        var settings = new PolicyLossSettings(new ClippingSpec { DualClip = 2 }, 0.3, KlEstimator.K3, 0.1);
+        PolicyLossResult Run(ScalarType dtype)
+        {
+            var mask = k.T2(k.Mask).to(dtype);
+            return PolicyLoss.Compute(k.T2(k.LogP).to(dtype), k.T2(k.Old).to(dtype), tensor(k.A, ScalarType.Float64), mask, settings,
+                LossNormalizer.For(LossAggregation.TokenMean, mask, 4), k.T2(k.Ref).to(dtype), k.T2(k.Entropy).to(dtype));
+        }
+        using var wide = Run(ScalarType.Float64);
+        using var narrow = Run(ScalarType.Float32);
+        Assert.Equal(ScalarType.Float32, narrow.Loss.dtype);
+        Assert.Equal(wide.Loss.item<double>(), narrow.Loss.to(ScalarType.Float64).item<double>(), 5);
+        Assert.Equal(wide.KlSum, narrow.KlSum, 4);
+        Assert.Equal(wide.EntropySum, narrow.EntropySum, 4);
+        Assert.Equal(wide.Tokens, narrow.Tokens);
+    }
+
     [Fact]
     public void MaskedPositionsGetExactlyZeroGradient()
     {
