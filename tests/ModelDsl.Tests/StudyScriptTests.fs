@@ -106,6 +106,7 @@ let tests =
                     for i in 7 .. 13 do
                         Expect.isTrue (System.Double.IsFinite(number i)) $"{cells[0]}: column {i} = {cells[i]} is finite"
                     Expect.isTrue (number 12 > 0.0) $"{cells[0]}: the text-only loss is positive"
+        }
 
         test "questa_hints --quick writes its report" {
             withFolder <| fun folder ->
