@@ -234,10 +234,19 @@ public static partial class Trainer
             RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, finalLoss, finalEval.ValidationLoss,
                 finalEval.Accuracy, totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount));
             metrics.Dispose();
-            LossPlot.Save(run.LossPlotPath,
-                losses.Select((l, i) => ((long)i + 1, l)).ToList(),
-                MetricsLog.Read(run.MetricsPath, warn).Where(e => (string?)e["event"] == "eval")
-                    .Select(e => (e["step"]!.GetValue<long>(), e["validationLoss"]!.GetValue<double>())).ToList());
+            // The plot is a convenience: a plotting failure (e.g. a native drawing library that cannot be
+            // loaded) is reported and never fails a run whose results are already written.
+            try
+            {
+                LossPlot.Save(run.LossPlotPath,
+                    losses.Select((l, i) => ((long)i + 1, l)).ToList(),
+                    MetricsLog.Read(run.MetricsPath, warn).Where(e => (string?)e["event"] == "eval")
+                        .Select(e => (e["step"]!.GetValue<long>(), e["validationLoss"]!.GetValue<double>())).ToList());
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or IOException or UnauthorizedAccessException)
+            {
+                warn($"the loss plot '{run.LossPlotPath}' was not written: {e.Message}");
+            }
             return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
         }
     }

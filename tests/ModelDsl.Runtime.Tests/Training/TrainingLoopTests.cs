@@ -121,6 +121,18 @@ public sealed class TrainingLoopTests : IDisposable
     }
 
     [Fact]
+    public void AFailingPlotIsReportedAndDoesNotFailAFinishedRun()
+    {
+        var path = Path.Combine(root, "no-plots");
+        Directory.CreateDirectory(Path.Combine(path, "plots", "loss.png"));   // a folder where the image should go
+        var warnings = new List<string>();
+        var result = Trainer.Run(Spec(steps: 4), new TrainOptions { RunDirectory = path, OnWarning = warnings.Add });
+        Assert.Equal(4, result.Steps);
+        Assert.True(File.Exists(Path.Combine(path, "summary.json")));
+        Assert.Contains(warnings, w => w.Contains("loss plot") && w.Contains("was not written"));
+    }
+
+    [Fact]
     public void InvalidSpecsAndUnsupportedPrecisionAreRejectedBeforeTraining()
     {
         var bad = Spec() with { Training = Spec().Training with { GlobalBatch = 10, MicroBatch = 4 } };
