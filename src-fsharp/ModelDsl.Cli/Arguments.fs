@@ -12,11 +12,13 @@ type RunArguments =
     | Quick
     | Run_Dir of directory: string
     | From_Scratch
+    | [<CustomCommandLine("--tensorboard")>] TensorBoard
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
+            | TensorBoard -> "also write the metrics as TensorBoard event files (run directory's tensorboard/)"
             | Quick -> "run a study script's quick (test-sized) variant"
             | Run_Dir _ -> "train into this run directory (resumed when it holds checkpoints of the same spec)"
             | From_Scratch -> "train anew when the run directory's checkpoints are all unusable (corrupt or of another spec)"
@@ -36,11 +38,13 @@ type FileArguments =
 type ResumeArguments =
     | [<MainCommand; ExactlyOnce>] Run_Dir of directory: string
     | From_Scratch
+    | [<CustomCommandLine("--tensorboard")>] TensorBoard
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Run_Dir _ -> "a run directory written by modeldsl run (holds spec.json and checkpoints/)"
+            | TensorBoard -> "also write the metrics as TensorBoard event files (rebuilt from metrics.jsonl)"
             | From_Scratch -> "train anew when its checkpoints are all unusable (corrupt or of another spec)"
 
 type QuickstartArguments =
@@ -91,6 +95,18 @@ type InterpolateArguments =
             | Alpha _ -> "weight of B in [0, 1]: theta = (1 - alpha) A + alpha B"
             | Out _ -> "new run directory that receives the interpolated checkpoint"
 
+type TokenizerArguments =
+    | [<MainCommand; ExactlyOnce>] Corpus of path: string
+    | [<Mandatory>] Vocab of size: int
+    | [<Mandatory>] Out of directory: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Corpus _ -> "UTF-8 text file to learn the vocabulary from"
+            | Vocab _ -> "tokens in the vocabulary, at least 256 (the bytes) and at most 1000000"
+            | Out _ -> "folder that receives vocab.json and merges.txt"
+
 [<RequireSubcommand>]
 type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArguments>
@@ -101,6 +117,7 @@ type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArguments>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArguments>
     | [<CliPrefix(CliPrefix.None)>] Interpolate of ParseResults<InterpolateArguments>
+    | [<CliPrefix(CliPrefix.None)>] Tokenizer of ParseResults<TokenizerArguments>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -113,3 +130,4 @@ type CliArguments =
             | Sweep _ -> "run or resume a hyperparameter sweep, then write its report"
             | Interpolate _ -> "WiSE-FT: interpolate the weights of two trained models into a new run directory"
             | Report _ -> "table (arm x ratio: best loss, hyperparameters, speedup) and plots of a sweep"
+            | Tokenizer _ -> "learn a byte-level BPE vocabulary from a text file (for textCorpus with tokenizer bpe)"

@@ -15,9 +15,12 @@ let private dispatch (command: CliArguments) =
         let target: Train.RunTarget =
             { RunsRoot = arguments.TryGetResult RunArguments.Runs_Dir
               RunDirectory = arguments.TryGetResult RunArguments.Run_Dir
-              FromScratch = arguments.Contains RunArguments.From_Scratch }
+              FromScratch = arguments.Contains RunArguments.From_Scratch
+              TensorBoard = arguments.Contains RunArguments.TensorBoard }
         Train.executeIn target (arguments.GetResult RunArguments.File) options (arguments.Contains RunArguments.Quick)
-    | Resume arguments -> Resume.execute (arguments.GetResult ResumeArguments.Run_Dir) (arguments.Contains ResumeArguments.From_Scratch)
+    | Resume arguments ->
+        Resume.execute (arguments.GetResult ResumeArguments.Run_Dir) (arguments.Contains ResumeArguments.From_Scratch)
+            (arguments.Contains ResumeArguments.TensorBoard)
     | Quickstart arguments ->
         let options =
             overrides (arguments.TryGetResult QuickstartArguments.Steps, arguments.TryGetResult QuickstartArguments.Device, arguments.TryGetResult QuickstartArguments.Threads)
@@ -27,6 +30,9 @@ let private dispatch (command: CliArguments) =
             (arguments.TryGetResult SweepArguments.Threads)
     | Report arguments ->
         SweepCommand.executeReport (arguments.GetResult ReportArguments.Sweep) (arguments.TryGetResult ReportArguments.Sweeps_Dir)
+    | Tokenizer arguments ->
+        TokenizerCommand.execute (arguments.GetResult TokenizerArguments.Corpus) (arguments.GetResult TokenizerArguments.Vocab)
+            (arguments.GetResult TokenizerArguments.Out)
     | Interpolate arguments ->
         match arguments.GetResult InterpolateArguments.Models with
         | [ a; b ] ->

@@ -5,7 +5,7 @@ module ModelDsl.Cli.Resume
 open System.IO
 open ModelDsl.Core.Json
 
-let execute (runDirectory: string) (fromScratch: bool) =
+let execute (runDirectory: string) (fromScratch: bool) (tensorBoard: bool) =
     let specPath = Path.Combine(runDirectory, "spec.json")
     if not (Directory.Exists runDirectory) then
         Display.errorLine $"{runDirectory}: no such run directory"
@@ -19,5 +19,5 @@ let execute (runDirectory: string) (fromScratch: bool) =
             Display.errorLine message
             1
         | Ok spec ->
-            let target: Train.RunTarget = { RunsRoot = None; RunDirectory = Some runDirectory; FromScratch = fromScratch }
+            let target: Train.RunTarget = { RunsRoot = None; RunDirectory = Some runDirectory; FromScratch = fromScratch; TensorBoard = tensorBoard }
             Train.trainSpecsIn target [ spec ] Overrides.none

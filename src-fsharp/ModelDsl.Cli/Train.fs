@@ -22,10 +22,11 @@ let private evalText (e: EvalResult) =
     $"[blue]eval[/] step {e.Step}  validation loss {number e.ValidationLoss}{accuracy}"
 
 /// Where a run trains: a new timestamped directory under RunsRoot, or an explicit RunDirectory (resumed
-/// when it holds checkpoints of the same spec); FromScratch trains anew over checkpoints none of which can be resumed.
+/// when it holds checkpoints of the same spec); FromScratch trains anew over checkpoints none of which can be resumed;
+/// TensorBoard mirrors the metrics to event files in the run's tensorboard/ folder.
 type RunTarget =
-    { RunsRoot: string option; RunDirectory: string option; FromScratch: bool }
-    static member Under(runsRoot: string option) = { RunsRoot = runsRoot; RunDirectory = None; FromScratch = false }
+    { RunsRoot: string option; RunDirectory: string option; FromScratch: bool; TensorBoard: bool }
+    static member Under(runsRoot: string option) = { RunsRoot = runsRoot; RunDirectory = None; FromScratch = false; TensorBoard = false }
 
 /// Exit code of `run` and `resume` when the divergence policy stopped a run (see the README).
 let divergedExitCode = 3
@@ -42,6 +43,7 @@ let trainWithProgressIn (target: RunTarget) (cancellation: CancellationToken) (s
             RunsRoot = defaultArg target.RunsRoot "runs",
             RunDirectory = Option.toObj target.RunDirectory,
             StartOverUnusableCheckpoints = target.FromScratch,
+            TensorBoard = target.TensorBoard,
             OnWarning = Action<string>(warningLine),
             OnProgress = Action<TrainProgress>(fun p -> onProgress p.Step p.TotalSteps (progressText p)),
             OnRlProgress = Action<ModelDsl.Runtime.Rl.RlProgress>(fun p -> onProgress p.Step p.TotalSteps (rlProgressText p)),

@@ -19,13 +19,18 @@ type Tasks =
             SecretIndices = (secretIndices |> Option.map ValueList<int> |> Option.toObj),
             TrainingExamples = Option.toNullable trainingExamples)
 
-    /// A byte-tokenized text file cut into sequences of length tokens; the last validationFraction is held out.
-    static member textCorpus(path: string, ?length: int, ?validationFraction: float) : TaskSpec =
+    /// A text file cut into sequences of length tokens; the last validationFraction is held out. Tokens
+    /// are bytes by default, or BPE (TokenizerKind.Gpt2, or TokenizerKind.Bpe with vocabulary and merges files).
+    static member textCorpus(path: string, ?length: int, ?validationFraction: float, ?tokenizer: TokenizerKind,
+                             ?vocabularyFile: string, ?mergesFile: string) : TaskSpec =
         let defaults = TextCorpus()
         TextCorpus(
             Path = path,
             Length = defaultArg length defaults.Length,
-            ValidationFraction = defaultArg validationFraction defaults.ValidationFraction)
+            ValidationFraction = defaultArg validationFraction defaults.ValidationFraction,
+            Tokenizer = defaultArg tokenizer defaults.Tokenizer,
+            VocabularyFile = Option.toObj vocabularyFile,
+            MergesFile = Option.toObj mergesFile)
 
     /// In-context compositional parity (PAPERS.md §8) with trainingTasks of the C(bits, secret) tasks seen in training.
     static member parityInContext(bits: int, secret: int, trainingTasks: int, ?demonstrations: int, ?cot: bool, ?splitSeed: int) : TaskSpec =

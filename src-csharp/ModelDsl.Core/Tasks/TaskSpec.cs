@@ -78,6 +78,11 @@ public enum TokenizerKind
 {
     /// <summary>UTF-8 bytes, vocabulary 256.</summary>
     Bytes,
+    /// <summary>GPT-2's byte-level BPE (50,257 tokens), as served with Microsoft.ML.Tokenizers.</summary>
+    Gpt2,
+    /// <summary>A byte-level BPE vocabulary from files: <c>vocab.json</c> (token → id) and <c>merges.txt</c>,
+    /// the layout GPT-2-style tokenizers are saved in (e.g. one made by <c>modeldsl tokenizer</c>).</summary>
+    Bpe,
 }
 
 /// <summary>A user's UTF-8 text file, tokenized, split into a training and a validation part.</summary>
@@ -89,8 +94,22 @@ public sealed record TextCorpus : TaskSpec
     /// <summary>The last fraction of the token stream is held out for validation.</summary>
     public double ValidationFraction { get; init; } = 0.1;
     public TokenizerKind Tokenizer { get; init; } = TokenizerKind.Bytes;
+    /// <summary>For <see cref="TokenizerKind.Bpe"/>: the vocabulary file (JSON object, token → id).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? VocabularyFile { get; init; }
+    /// <summary>For <see cref="TokenizerKind.Bpe"/>: the merges file (one "left right" pair per line, in merge order).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? MergesFile { get; init; }
 
-    public override int VocabularySize() => 256;
+    /// <summary>GPT-2's vocabulary: 50,000 merges, 256 byte tokens and the end-of-text token.</summary>
+    public const int Gpt2VocabularySize = 50257;
+
+    public override int VocabularySize() => Tokenizer switch
+    {
+        TokenizerKind.Gpt2 => Gpt2VocabularySize,
+        TokenizerKind.Bpe => BpeVocabularyFile.Size(VocabularyFile!),
+        _ => 256,
+    };
     public override int SequenceLength() => Length;
 
     public override void Validate(Validator v, string path)
@@ -99,5 +118,16 @@ public sealed record TextCorpus : TaskSpec
         v.Require(Length >= 1, $"{path}.length", $"{Length} must be at least 1");
         v.InOpenUnit(ValidationFraction, $"{path}.validationFraction");
         v.Require(Enum.IsDefined(Tokenizer), $"{path}.tokenizer", $"{Tokenizer} is not a known tokenizer");
+        if (Tokenizer == TokenizerKind.Bpe)
+        {
+            if (BpeVocabularyFile.Problem(VocabularyFile) is { } vocabularyProblem) v.Fail($"{path}.vocabularyFile", vocabularyProblem);
+            if (string.IsNullOrWhiteSpace(MergesFile)) v.Fail($"{path}.mergesFile", "a merges file is required by the bpe tokenizer");
+            else if (!File.Exists(MergesFile)) v.Fail($"{path}.mergesFile", $"'{System.IO.Path.GetFullPath(MergesFile)}' does not exist");
+        }
+        else
+        {
+            v.Require(VocabularyFile is null, $"{path}.vocabularyFile", $"is only read by the bpe tokenizer, not {Tokenizer}");
+            v.Require(MergesFile is null, $"{path}.mergesFile", $"is only read by the bpe tokenizer, not {Tokenizer}");
+        }
     }
 }

@@ -63,7 +63,7 @@ public static class RlRun
         if (latest is not null)
             priorSeconds = Checkpoint.Load(latest, policy, optimizer, specJson, trainer.LoadState).ElapsedSeconds;
         var startStep = trainer.StepCount;
-        using var metrics = MetricsLog.Open(run.MetricsPath, startStep);
+        using var metrics = MetricsLog.Open(run.MetricsPath, startStep, options.TensorBoard ? run.TensorBoardPath : null);
         foreach (var problem in skipped)
             metrics.Write("checkpointSkipped", startStep, [new("reason", problem)]);
 

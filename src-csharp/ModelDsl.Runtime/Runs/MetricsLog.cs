@@ -12,11 +12,13 @@ namespace ModelDsl.Runtime.Runs;
 public sealed class MetricsLog : IDisposable
 {
     private readonly FileStream stream;
+    private readonly TensorBoardLog? tensorBoard;
 
-    private MetricsLog(string path, FileMode mode)
+    private MetricsLog(string path, FileMode mode, TensorBoardLog? tensorBoard)
     {
         Path = path;
         stream = new FileStream(path, mode, FileAccess.Write, FileShare.Read, bufferSize: 1);
+        this.tensorBoard = tensorBoard;
     }
 
     public string Path { get; }
@@ -24,16 +26,19 @@ public sealed class MetricsLog : IDisposable
     /// <summary>
     /// Opens the log for a run continuing after <paramref name="resumedStep"/> (0 for a fresh run):
     /// events logged after that step by an interrupted attempt are dropped, so the file reads as if
-    /// the run had never stopped.
+    /// the run had never stopped. With <paramref name="tensorBoardDirectory"/>, every event is also
+    /// mirrored there as TensorBoard scalars (<see cref="TensorBoardLog"/>).
     /// </summary>
-    public static MetricsLog Open(string path, long resumedStep)
+    public static MetricsLog Open(string path, long resumedStep, string? tensorBoardDirectory = null)
     {
         var kept = File.Exists(path)
             ? File.ReadLines(path).Where(line => line.Length > 0 && StepOf(line) is { } s && s <= resumedStep).ToList()
             : [];
         if (resumedStep == 0) kept.Clear();
         AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
-        return new MetricsLog(path, FileMode.Append);
+        var tensorBoard = tensorBoardDirectory is null ? null
+            : TensorBoardLog.Rebuild(tensorBoardDirectory, kept.Select(line => JsonNode.Parse(line)!.AsObject()));
+        return new MetricsLog(path, FileMode.Append, tensorBoard);
     }
 
     public void Write(string eventName, long step, IEnumerable<KeyValuePair<string, object?>> values)
@@ -54,6 +59,7 @@ public sealed class MetricsLog : IDisposable
             };
         stream.Write(Encoding.UTF8.GetBytes(line.ToJsonString() + "\n"));
         stream.Flush();
+        tensorBoard?.Write(eventName, step, values);
     }
 
     /// <summary>Parses every line of a metrics file. A torn last line (a crash mid-write) is skipped and

@@ -24,6 +24,7 @@ public sealed class RunDirectory
     public string SummaryPath => System.IO.Path.Combine(Path, "summary.json");
     public string CheckpointsPath => System.IO.Path.Combine(Path, "checkpoints");
     public string PlotsPath => System.IO.Path.Combine(Path, "plots");
+    public string TensorBoardPath => System.IO.Path.Combine(Path, "tensorboard");
     public string LossPlotPath => System.IO.Path.Combine(PlotsPath, "loss.png");
 
     /// <summary>A fresh directory named after the experiment and the start time (a numeric suffix avoids collisions).</summary>

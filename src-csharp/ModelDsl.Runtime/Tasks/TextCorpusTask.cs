@@ -1,12 +1,13 @@
 using ModelDsl.Core.Tasks;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using ModelDsl.Runtime.Tokenizers;
 
 namespace ModelDsl.Runtime.Tasks;
 
 /// <summary>
-/// A user's UTF-8 text file as a byte stream (vocabulary 256). The first (1 - ValidationFraction)
-/// of the bytes train, the rest validate. Training windows of Length + 1 bytes start at random
+/// A user's UTF-8 text file as a token stream: its bytes (vocabulary 256) or BPE tokens
+/// (<see cref="TextTokenizer"/>). The first (1 - ValidationFraction) of the tokens train, the rest validate. Training windows of Length + 1 bytes start at random
 /// offsets drawn per (seed, step, micro-batch); validation windows are fixed, non-overlapping
 /// inputs laid out from the start of the held-out part. The loss counts every position.
 /// </summary>
@@ -17,8 +18,8 @@ public sealed class TextCorpusTask : ITask
 
     private readonly TextCorpus spec;
     private readonly int seed;
-    private readonly byte[] training;
-    private readonly byte[] validation;
+    private readonly int[] training;
+    private readonly int[] validation;
 
     public TextCorpusTask(TextCorpus spec, int seed)
     {
@@ -29,20 +30,41 @@ public sealed class TextCorpusTask : ITask
         if (!File.Exists(path)) throw new FileNotFoundException($"task.path: corpus file '{path}' does not exist", path);
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length == 0) throw new InvalidDataException($"task.path: corpus file '{path}' is empty");
+        Tokenizer = TextTokenizer.For(spec);
+        // Bytes are their own ids; other tokenizers read the file as UTF-8 text.
+        var tokens = Tokenizer.Kind == TokenizerKind.Bytes
+            ? Array.ConvertAll(bytes, b => (int)b)
+            : Tokenizer.Encode(DecodeUtf8(bytes, path));
+        var unit = Tokenizer.Kind == TokenizerKind.Bytes ? "bytes" : $"{Tokenizer.Kind} tokens";
         var window = spec.Length + 1;
-        var trainingLength = (int)Math.Floor(bytes.Length * (1 - spec.ValidationFraction));
-        var validationLength = bytes.Length - trainingLength;
+        var trainingLength = (int)Math.Floor(tokens.Length * (1 - spec.ValidationFraction));
+        var validationLength = tokens.Length - trainingLength;
         if (trainingLength < window || validationLength < window)
             throw new InvalidDataException(
-                $"task.path: corpus file '{path}' has {bytes.Length} bytes, split into {trainingLength} for training and " +
+                $"task.path: corpus file '{path}' has {tokens.Length} {unit}, split into {trainingLength} for training and " +
                 $"{validationLength} for validation (validationFraction {spec.ValidationFraction}); each part needs at least " +
-                $"one window of length + 1 = {window} bytes");
-        training = bytes[..trainingLength];
-        validation = bytes[trainingLength..];
+                $"one window of length + 1 = {window} {unit}");
+        training = tokens[..trainingLength];
+        validation = tokens[trainingLength..];
     }
 
+    private static string DecodeUtf8(byte[] bytes, string path)
+    {
+        try
+        {
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"task.path: corpus file '{path}' is not UTF-8 text (invalid bytes at offset {e.Index}); a BPE tokenizer reads text, the bytes tokenizer reads any file", e);
+        }
+    }
+
+    /// <summary>How the corpus was tokenized (also decodes ids back to text).</summary>
+    public TextTokenizer Tokenizer { get; }
+
     public TaskSpec Spec => spec;
-    public int VocabularySize => 256;
+    public int VocabularySize => Tokenizer.VocabularySize;
     public int SequenceLength => spec.Length;
     public int TrainingTokens => training.Length;
     public int ValidationTokens => validation.Length;
@@ -73,7 +95,7 @@ public sealed class TextCorpusTask : ITask
     public bool Verify(Problem problem, ReadOnlySpan<long> completion) =>
         throw new NotSupportedException("a text corpus has no verifiable problems");
 
-    private Batch MakeBatch(byte[] source, int[] starts)
+    private Batch MakeBatch(int[] source, int[] starts)
     {
         int size = starts.Length, length = spec.Length;
         var inputs = new long[size * length];

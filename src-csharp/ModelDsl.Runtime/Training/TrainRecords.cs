@@ -46,6 +46,8 @@ public sealed class TrainOptions
     public Action<string>? OnWarning { get; init; }
     /// <summary>Train from scratch even though the run directory holds checkpoints, none of which can be resumed.</summary>
     public bool StartOverUnusableCheckpoints { get; init; }
+    /// <summary>Also mirror metrics.jsonl to TensorBoard event files in the run's <c>tensorboard/</c> folder.</summary>
+    public bool TensorBoard { get; init; }
     /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="TrainingInterruptedException"/>
     /// (an <see cref="OperationCanceledException"/>).</summary>
     public CancellationToken Cancellation { get; init; }

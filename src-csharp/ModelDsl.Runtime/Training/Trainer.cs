@@ -83,7 +83,7 @@ public static partial class Trainer
         }
         var guard = new DivergenceGuard(training.Divergence);
         guard.Replay(losses);
-        var metrics = MetricsLog.Open(run.MetricsPath, startStep);
+        var metrics = MetricsLog.Open(run.MetricsPath, startStep, options.TensorBoard ? run.TensorBoardPath : null);
         try
         {
             foreach (var problem in skipped)
@@ -141,7 +141,7 @@ public static partial class Trainer
                         losses.AddRange(header.TrainLosses);
                         guard.Replay(losses);
                         metrics.Dispose();
-                        metrics = MetricsLog.Open(run.MetricsPath, step);
+                        metrics = MetricsLog.Open(run.MetricsPath, step, options.TensorBoard ? run.TensorBoardPath : null);
                         metrics.Write("rollback", step, [new("fromStep", attempted), new("problem", problem), new("lrScale", lrScale), new("rollbacks", (long)rollbacks)]);
                         warn($"step {attempted}: {problem}; rolled back to step {step} ({good}), learning rate scaled to {lrScale:G4} of the schedule");
                         continue;
