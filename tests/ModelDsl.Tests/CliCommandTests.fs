@@ -63,8 +63,10 @@ let private write (folder: string) (name: string) (text: string) =
     File.WriteAllText(path, text)
     path
 
+/// Argu's usage: the options of the command with their descriptions.
 let private usageShown (output: string) =
-    Expect.stringContains output "USAGE: modeldsl" "the usage is printed"
+    Expect.stringContains output "OPTIONS:" "the usage is printed"
+    Expect.stringContains output "--help" "with the options"
 
 [<Tests>]
 let tests =
