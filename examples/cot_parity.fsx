@@ -64,8 +64,8 @@ let study (context: StudyContext) =
                 start <- found
     let runs = collected
     let smallest cot k =
-        runs |> List.tryFind (fun (k', cot', _, r: StudyRun) -> k' = k && cot' = cot && r.BestAccuracy >= target)
-        |> Option.map (fun (_, _, e, _) -> e)
+        ClaimRules.SmallestReaching([ for (k', cot', e, r: StudyRun) in runs do if k' = k && cot' = cot then yield struct (e, r.BestAccuracy) ], target)
+        |> Option.ofNullable
     let show cot k =
         match smallest cot k with
         | Some e -> sprintf "2^%d" e
@@ -109,13 +109,12 @@ let study (context: StudyContext) =
     // The papers' qualitative claims, checked on these numbers.
     let withCot = s.Secrets |> List.map (smallest true)
     let without = s.Secrets |> List.map (smallest false)
-    let flat = withCot |> List.forall Option.isSome && (let es = List.choose id withCot in List.max es - List.min es <= 2)
-    let explodes =
-        List.zip withCot without |> List.forall (fun (c, d) -> match c, d with Some c, Some d -> d >= c | Some _, None -> true | None, _ -> false)
-        && (List.last without |> Option.forall (fun e -> e > (List.head without |> Option.defaultValue 0)))
+    let nullable = List.map Option.toNullable >> Array.ofList
+    let flat = ClaimRules.FlatAcross(nullable withCot, 2)
+    let explodes = ClaimRules.LargerAndGrowing(nullable withCot, nullable without)
     report.Paragraph(
         sprintf "Claim 1 (N* roughly flat in k with CoT, within a factor 4): %s. Claim 2 (without CoT N* is larger and grows with k): %s."
-            (if flat then "reproduced" else "not reproduced") (if explodes then "reproduced" else "not reproduced")) |> ignore
+            (ClaimRules.Verdict flat) (ClaimRules.Verdict explodes)) |> ignore
     printfn "report: %s" (report.Save())
 
 #if !MODELDSL_CLI

@@ -149,7 +149,7 @@ let study (context: StudyContext) =
     let lrs = s.LearningRates |> List.map log10 |> Array.ofList
     /// The mean over seeds of one arm at one learning rate.
     let meanOver (arm: Arm) lr (value: Outcome -> float) =
-        outcomes |> List.filter (fun o -> o.Arm = arm && o.Lr = lr) |> List.averageBy value
+        outcomes |> List.filter (fun o -> o.Arm = arm && o.Lr = lr) |> List.map value |> ClaimRules.MeanOverSeeds
     if s.Seeds.Length > 1 then
         report.Paragraph "Mean over seeds:" |> ignore
         report.Table(
@@ -178,13 +178,14 @@ let study (context: StudyContext) =
     let loss (o: Outcome) = o.FinalLoss
     let sinkMass (o: Outcome) = mean (Array.concat o.SinkMass)
     let maxActivation (o: Outcome) = Array.max o.MaxActivation
-    let claim text ok = sprintf "%s: %s." text (if ok then "reproduced" else "not reproduced")
-    let lowerLoss = s.LearningRates |> List.forall (fun lr -> at 1 lr loss < at 0 lr loss)
+    let claim text ok = sprintf "%s: %s." text (ClaimRules.Verdict ok)
+    let atEveryLr holds = ClaimRules.AtEverySetting(s.LearningRates, fun lr -> holds lr)
+    let lowerLoss = atEveryLr (fun lr -> at 1 lr loss < at 0 lr loss)
     let smallest = List.min s.LearningRates
     let tolerance = at 0 largest loss - at 1 largest loss > at 0 smallest loss - at 1 smallest loss
-    let sink = s.LearningRates |> List.forall (fun lr -> at 1 lr sinkMass < at 0 lr sinkMass)
-    let massive = s.LearningRates |> List.forall (fun lr -> at 1 lr maxActivation < at 0 lr maxActivation)
-    let g1BeatsG5 = s.LearningRates |> List.forall (fun lr -> at 1 lr loss < at 2 lr loss)
+    let sink = atEveryLr (fun lr -> at 1 lr sinkMass < at 0 lr sinkMass)
+    let massive = atEveryLr (fun lr -> at 1 lr maxActivation < at 0 lr maxActivation)
+    let g1BeatsG5 = atEveryLr (fun lr -> at 1 lr loss < at 2 lr loss)
     report.Paragraph(
         String.concat " "
             [ claim "Claim 1 (G1 has lower held-out loss than the equal-parameter baseline at every LR)" lowerLoss

@@ -143,8 +143,8 @@ let study (context: StudyContext) =
         let globalScope = averaged coefficient BalanceScope.GlobalBatch
         // More specialised only if it holds in every seed, not just on the mean.
         let inSeed scope seed = outcomes |> List.find (fun o -> o.Coefficient = coefficient && o.Scope = scope && o.Seed = seed)
-        let moreSpecialised =
-            s.Seeds |> List.forall (fun seed -> (inSeed BalanceScope.GlobalBatch seed).MutualInformation > (inSeed BalanceScope.MicroBatch seed).MutualInformation)
+        let perSeed scope = [| for seed in s.Seeds -> (inSeed scope seed).MutualInformation |]
+        let moreSpecialised = ClaimRules.InEverySeed(perSeed BalanceScope.GlobalBatch, perSeed BalanceScope.MicroBatch, fun g m -> g > m)
         let lossNotWorse = globalScope (fun o -> o.ValidationLoss) <= micro (fun o -> o.ValidationLoss) + 0.005
         report.Paragraph(
             sprintf "Claim (global-batch balancing gives more domain specialisation at equal or better loss), coefficient %g: specialisation %s (I = %s vs %s nats on the mean), validation loss %s (%s vs %s); %s."

@@ -23,20 +23,27 @@ open System.IO
 
 let quick = System.Environment.GetEnvironmentVariable "MODELDSL_SWEEP_QUICK" = "1"
 
-/// The corpus: the repository's sources in path order, written once next to the sweeps.
+/// The corpus: the repository's sources in path order, in runs/corpus (or the folder named by
+/// MODELDSL_CORPUS_DIR). It is rebuilt from the sources every time and rewritten when they changed,
+/// so a stale corpus is never trained on.
 let corpus =
     let root = Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, ".."))
-    let path = Path.Combine(root, "runs", "corpus", "modeldsl-sources.txt")
-    if not (File.Exists path) then
-        let sources =
-            [ for folder, pattern in [ "src-csharp", "*.cs"; "src-fsharp", "*.fs"; "docs", "*.md" ] do
-                  let directory = Path.Combine(root, folder)
-                  if Directory.Exists directory then
-                      yield! Directory.GetFiles(directory, pattern, SearchOption.AllDirectories)
-                             |> Array.filter (fun f -> not (f.Contains "/obj/" || f.Contains "/bin/")) ]
-            |> List.sort
-        Directory.CreateDirectory(Path.GetDirectoryName path) |> ignore
-        File.WriteAllText(path, String.concat "\n" [ for file in sources -> File.ReadAllText file ])
+    let folder =
+        match System.Environment.GetEnvironmentVariable "MODELDSL_CORPUS_DIR" with
+        | null | "" -> Path.Combine(root, "runs", "corpus")
+        | given -> given
+    let path = Path.Combine(folder, "modeldsl-sources.txt")
+    let sources =
+        [ for folder, pattern in [ "src-csharp", "*.cs"; "src-fsharp", "*.fs"; "docs", "*.md" ] do
+              let directory = Path.Combine(root, folder)
+              if Directory.Exists directory then
+                  yield! Directory.GetFiles(directory, pattern, SearchOption.AllDirectories)
+                         |> Array.filter (fun f -> not (f.Contains "/obj/" || f.Contains "/bin/")) ]
+        |> List.sort
+    let text = String.concat "\n" [ for file in sources -> File.ReadAllText file ]
+    if not (File.Exists path) || File.ReadAllText path <> text then
+        Directory.CreateDirectory folder |> ignore
+        File.WriteAllText(path, text)
     path
 
 let width, depth, ratios = if quick then 16, 1, [ 0.25; 0.5; 1.0 ] else 16, 2, [ 1.0; 2.0; 4.0 ]

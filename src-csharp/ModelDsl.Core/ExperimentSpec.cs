@@ -15,6 +15,9 @@ namespace ModelDsl.Core;
 /// </summary>
 public sealed record ExperimentSpec
 {
+    /// <summary>The spec format version (<see cref="Json.SpecFormat"/>): written first on every spec; a spec
+    /// file without it is version 1, and older versions are migrated as they are read.</summary>
+    public int FormatVersion { get; init; } = Json.SpecFormat.Current;
     // Required in JSON: a spec file without them would silently train a default (code keeps the defaults).
     [System.Text.Json.Serialization.JsonRequired] public string Name { get; init; } = "experiment";
     [System.Text.Json.Serialization.JsonRequired] public ModelSpec Model { get; init; } = new();
@@ -31,6 +34,7 @@ public sealed record ExperimentSpec
     public IReadOnlyList<ValidationError> Validate()
     {
         var v = new Validator();
+        v.Require(FormatVersion == Json.SpecFormat.Current, "formatVersion", $"{FormatVersion} is not the current spec format version {Json.SpecFormat.Current}");
         v.Require(!string.IsNullOrWhiteSpace(Name) && Name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && Name != "." && Name != "..",
             "name", $"'{Name}' must be a non-empty name usable as a folder name");
         if (Model is null) v.Fail("model", "is missing"); else Model.Validate(v, "model");

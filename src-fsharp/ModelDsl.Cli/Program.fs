@@ -50,4 +50,5 @@ let main argv =
     with
     | :? ArguParseException as e ->
         eprintfn "%s" e.Message
-        if e.ErrorCode = ErrorCode.HelpText then 0 else 1
+        // A usage error exits 2 (the message carries the usage), --help 0.
+        if e.ErrorCode = ErrorCode.HelpText then 0 else 2

@@ -98,7 +98,7 @@ let private terminateDuringRun (args: string list) (runDirectory: string) (after
 
 [<Tests>]
 let tests =
-    testSequenced <| testList "cli run directories" [
+    Sequencing.training <| testList "cli run directories" [
         test "run --run-dir trains into the directory; a second run of the finished spec resumes to the same result" {
             withFolder <| fun folder ->
                 let specPath = writeSpec folder (spec 5L)

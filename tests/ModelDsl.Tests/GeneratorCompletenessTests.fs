@@ -25,9 +25,14 @@ let private covers<'Base when 'Base: equality> (generator: FsCheck.Gen<'Base>) =
         let json = SpecJson.Serialize<'Base> value
         Expect.equal (SpecJson.Deserialize<'Base> json) value $"round trip of {json}"
 
-/// The valid half of a family: every drawn value passes its own Validate.
+/// The valid half of a family: 200 draws, every kind among them, each passing its own Validate; and the
+/// wild half does produce invalid values, so the check above could fail.
 let private validates<'Base> (handWritten: (Type * FsCheck.Gen<'Base>) list) =
-    for value in Gen.sample 200 (DerivedGenerators.family<'Base> handWritten) do
+    let drawn = Gen.sample 200 (DerivedGenerators.family<'Base> handWritten) |> List.ofSeq
+    Expect.equal drawn.Length 200 $"{typeof<'Base>.Name}: the generator draws"
+    let kinds = DerivedGenerators.kindsOf typeof<'Base> |> List.map _.Name |> Set.ofList
+    Expect.equal (drawn |> List.map (fun v -> (box v).GetType().Name) |> Set.ofList) kinds $"every kind of {typeof<'Base>.Name} among the valid draws"
+    for value in drawn do
         Expect.isTrue (DerivedGenerators.isValid (box value)) $"{value} validates"
 
 [<Tests>]
@@ -47,6 +52,14 @@ let tests =
         test "every feed-forward kind is generated and round-trips" { covers IrGenerators.feedForward }
         test "every norm kind is generated and round-trips" { covers IrGenerators.norm }
         test "every search kind is generated and round-trips" { covers IrGenerators.search }
+        test "wild draws include invalid values of the families that can be invalid" {
+            // Without this, "valid draws pass validation" would also pass if isValid accepted everything.
+            let invalidAmong (generator: FsCheck.Gen<'a>) = Gen.sample 300 generator |> Seq.exists (fun v -> not (DerivedGenerators.isValid (box v)))
+            Expect.isTrue (invalidAmong DerivedGenerators.wildFamily<OptimizerSpec>) "some wild optimizer is invalid"
+            Expect.isTrue (invalidAmong DerivedGenerators.wildFamily<ScheduleSpec>) "some wild schedule is invalid"
+            Expect.isTrue (invalidAmong DerivedGenerators.wildFamily<BudgetSpec>) "some wild budget is invalid"
+            Expect.isFalse (DerivedGenerators.isValid (box (AdamW(Lr = -1.0)))) "a negative learning rate is invalid"
+        }
         test "valid draws pass validation" {
             validates<OptimizerSpec> []
             validates<ScheduleSpec> []

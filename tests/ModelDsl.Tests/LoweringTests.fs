@@ -179,8 +179,26 @@ let tests =
             Expect.equal grouped.Grouping MixtureGrouping.PerMicroBatch "one domain per micro-batch"
         }
 
-        test "building is pure: the same expression builds equal specs" {
-            Expect.equal (designExample ()) (designExample ()) "pure"
+        test "deriving experiments from a spec leaves it as written out by hand" {
+            let baseSpec = designExample ()
+            let derived =
+                baseSpec |> Experiment.seed 9 |> Experiment.optimizer (Muon(Lr = 0.02)) |> Experiment.budget (Budget.steps 5)
+                |> Experiment.name "derived"
+            // The base, checked against the IR written out field by field (not against another build).
+            let attention = AttentionSpec(Heads = 4, KvHeads = 2, Position = NoPosition())
+            let plain = BlockSpec(Attention = attention)
+            let wide = BlockSpec(Attention = attention, FeedForward = DenseFeedForward(Hidden = 768))
+            let training =
+                TrainingSpec(Optimizer = AdamW(Lr = 3e-3), Schedule = WarmupCosine(WarmupFraction = 0.05, MinRatio = 0.1),
+                             Budget = StepBudget 600L, GlobalBatch = 64, MicroBatch = 32)
+            let model = ModelSpec(Vocab = 512, Width = 256, Blocks = ValueList.Of(plain, wide, plain, wide))
+            let task = SparseParity(Bits = 20, Secret = 3, ChainOfThought = true)
+            Expect.equal baseSpec (ExperimentSpec(Name = "parity", Model = model, Task = task, Training = training)) "the base is unchanged"
+            Expect.equal derived
+                (ExperimentSpec(Name = "derived", Model = model, Task = task,
+                                Training = TrainingSpec(Optimizer = Muon(Lr = 0.02), Schedule = training.Schedule, Budget = StepBudget 5L,
+                                                        GlobalBatch = 64, MicroBatch = 32, Seed = 9)))
+                "the derived spec differs in exactly the edited fields"
         }
 
         test "Moe lowers to MoeFeedForward on the chosen layers" {

@@ -101,8 +101,8 @@ let lowering =
 
 [<Tests>]
 let interpolateCommand =
-    // One sequenced list: the tests swap the process-wide console to read the CLI's output.
-    testSequenced <| testList "modeldsl interpolate and run (RL)" [
+    // Sequenced with the other training tests: they swap the process-wide console to read the CLI's output.
+    Sequencing.training <| testList "modeldsl interpolate and run (RL)" [
         test "writes the mixed weights as a run directory" {
             withFolder <| fun folder ->
                 let a, b = savedRun folder "a" 16 1L, savedRun folder "b" 16 2L

@@ -83,15 +83,21 @@ let tests =
 [<Tests>]
 let overrideTests =
     testList "command-line overrides" [
-        test "overrides replace budget, device and threads and leave the original untouched" {
+        test "overrides replace budget, device and threads and nothing else" {
             let original = Experiment.pretrain "o" (Model.llama (vocab = 8, width = 16, depth = 1, heads = 2))
-            let before = ModelDsl.Core.Json.SpecJson.Serialize original
             let changed = Overrides.apply { Steps = Some 10L; Device = Some "cuda:0"; Threads = Some 3 } original
-            Expect.equal changed.Training.Budget (ModelDsl.Core.Training.StepBudget 10L :> ModelDsl.Core.Training.BudgetSpec) "budget"
-            Expect.equal changed.Training.Device "cuda:0" "device"
-            Expect.equal changed.Training.Threads (System.Nullable 3) "threads"
-            Expect.equal changed.Model original.Model "model untouched"
-            Expect.equal (ModelDsl.Core.Json.SpecJson.Serialize original) before "original not mutated"
+            // The expected spec: the original's JSON with exactly those three fields edited by hand.
+            let json = System.Text.Json.Nodes.JsonNode.Parse(ModelDsl.Core.Json.SpecJson.Serialize original)
+            let training = json["training"]
+            training["budget"] <- System.Text.Json.Nodes.JsonNode.Parse """{ "kind": "steps", "count": 10 }"""
+            training["device"] <- System.Text.Json.Nodes.JsonValue.Create "cuda:0"
+            training["threads"] <- System.Text.Json.Nodes.JsonValue.Create 3
+            let expected = ModelDsl.Core.Json.SpecJson.Deserialize<ModelDsl.Core.ExperimentSpec>(json.ToJsonString())
+            Expect.equal changed expected "exactly budget, device and threads changed"
+            Expect.notEqual changed.Training.Budget original.Training.Budget "the budget really changed"
+            let onlySteps = Overrides.apply { Overrides.none with Steps = Some 4L } original
+            Expect.equal onlySteps.Training.Device original.Training.Device "an absent override keeps the spec's device"
+            Expect.equal onlySteps.Training.Threads original.Training.Threads "and its threads"
             Expect.equal (Overrides.apply Overrides.none original) original "no overrides, same spec"
         }
     ]

@@ -34,7 +34,7 @@ let private runQuick (script: string) (folder: string) =
 
 [<Tests>]
 let tests =
-    testSequenced <| testList "study scripts" [
+    Sequencing.training <| testList "study scripts" [
         test "a study is found as a method or a function value, and is not an experiment" {
             for text in [ "let study (context: ModelDsl.Runtime.Studies.StudyContext) = printfn \"%s\" context.RunsRoot\n"
                           "let study : ModelDsl.Runtime.Studies.StudyContext -> unit = fun _ -> ()\n" ] do

@@ -65,19 +65,23 @@ let tests =
             | Error errors -> failtestf "expected one error, got %A" errors
         }
 
-        test "the optimizer-sweep example runs end to end in quick mode and reports every arm and ratio" {
+        Sequencing.training <| test "the optimizer-sweep example runs end to end in quick mode and reports every arm and ratio" {
             let script = Path.Combine(repositoryRoot, "examples", "optimizer_sweep.fsx")
             let root = Directory.CreateTempSubdirectory("modeldsl-sweep-example-").FullName
             try
-                Environment.SetEnvironmentVariable("MODELDSL_SWEEP_QUICK", "1")
+                // The corpus goes to the temporary folder too: the test writes nothing into the repository.
+                let corpusFolder = Path.Combine(root, "corpus")
+                let before = Environment.GetEnvironmentVariable "MODELDSL_CORPUS_DIR"
                 let spec =
-                    try
+                    Sequencing.withEnvironment [ "MODELDSL_SWEEP_QUICK", "1"; "MODELDSL_CORPUS_DIR", corpusFolder ] <| fun () ->
                         match SweepSource.load script with
                         | Ok spec -> spec
                         | Error failure -> failtestf "the example failed to load: %A" failure
-                    finally
-                        Environment.SetEnvironmentVariable("MODELDSL_SWEEP_QUICK", null)
                 Expect.equal spec.Name "optimizer-sweep-quick" "quick mode is selected by the environment"
+                Expect.equal (Environment.GetEnvironmentVariable "MODELDSL_CORPUS_DIR") before "the environment is restored"
+                let corpus = (spec.Arms[0].Base.Task :?> ModelDsl.Core.Tasks.TextCorpus).Path
+                Expect.equal (Path.GetDirectoryName corpus) corpusFolder "the corpus is written where the environment says"
+                Expect.stringContains (File.ReadAllText corpus) "public static class SpecJson" "the corpus holds the current sources"
                 let exitCode = SweepCommand.runSweep spec (Some root) None Threading.CancellationToken.None
                 Expect.equal exitCode 0 "exit code"
                 let report = File.ReadAllText(Path.Combine(root, spec.Name, "report.md"))
@@ -86,6 +90,23 @@ let tests =
                         Expect.stringContains report $"| {arm.Label} | {ratio}x |" $"a row for {arm.Label} at {ratio}x"
                 Expect.stringContains report "Baseline `adamW`: L(k) =" "the baseline's scaling fit"
                 Expect.isTrue (File.Exists(Path.Combine(root, spec.Name, "plots", "final-loss.png"))) "final-loss plot"
+            finally
+                Directory.Delete(root, true)
+        }
+
+        Sequencing.training <| test "a stale corpus is rebuilt from the current sources" {
+            let script = Path.Combine(repositoryRoot, "examples", "optimizer_sweep.fsx")
+            let root = Directory.CreateTempSubdirectory("modeldsl-sweep-corpus-").FullName
+            try
+                let stale = Path.Combine(root, "modeldsl-sources.txt")
+                File.WriteAllText(stale, "an old corpus")
+                Sequencing.withEnvironment [ "MODELDSL_SWEEP_QUICK", "1"; "MODELDSL_CORPUS_DIR", root ] <| fun () ->
+                    match SweepSource.load script with
+                    | Ok _ -> ()
+                    | Error failure -> failtestf "the example failed to load: %A" failure
+                let text = File.ReadAllText stale
+                Expect.notEqual text "an old corpus" "the stale corpus was replaced"
+                Expect.stringContains text "public static class SpecJson" "by the sources"
             finally
                 Directory.Delete(root, true)
         }

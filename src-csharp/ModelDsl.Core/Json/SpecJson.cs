@@ -31,7 +31,7 @@ public static class SpecJson
             ReadCommentHandling = JsonCommentHandling.Skip,
             // A key given twice is a mistake (which one was meant?), not "the last one wins".
             AllowDuplicateProperties = false,
-            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { AddVariants } },
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { AddVariants, MigrateFormatVersion } },
         };
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         o.MakeReadOnly(populateMissingResolver: true);
@@ -50,6 +50,16 @@ public static class SpecJson
         };
         foreach (var variant in VariantRegistry.Of(info.Type)) polymorphism.DerivedTypes.Add(new JsonDerivedType(variant.Type, variant.Kind));
         info.PolymorphismOptions = polymorphism;
+    }
+
+    /// <summary>An experiment's "formatVersion" is migrated to the current version as it is read, or refused
+    /// (<see cref="SpecFormat.Migrate"/>); nested experiments (a sweep's arms) go through the same setter.</summary>
+    private static void MigrateFormatVersion(JsonTypeInfo info)
+    {
+        if (info.Type != typeof(ExperimentSpec)) return;
+        var property = info.Properties.Single(p => p.Name == "formatVersion");
+        var set = property.Set ?? throw new InvalidOperationException("ExperimentSpec.FormatVersion has no setter");
+        property.Set = (spec, value) => set(spec, SpecFormat.Migrate((int)value!));
     }
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);

@@ -69,7 +69,8 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
             ? linalg.solve_triangular(q0.t(), b, upper: false, left: true)
             : b / q0.unsqueeze(1);
         UpdateFactor(q0, a.matmul(a.t()), b.matmul(b.t()), a.square().sum(1), b.square().sum(1));
-        UpdateFactor(q1, a.t().matmul(a), b.t().matmul(b), a.square().sum(0), b.square().sum(0));
+        // 0L, not 0: a literal 0 converts to ScalarType, and sum(ScalarType.Byte) would sum everything as bytes.
+        UpdateFactor(q1, a.t().matmul(a), b.t().matmul(b), a.square().sum(0L), b.square().sum(0L));
     }
 
     private void UpdateFactor(Tensor q, Tensor aGram, Tensor bGram, Tensor aDiagonal, Tensor bDiagonal)
@@ -93,7 +94,7 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         var maxAbs = s.abs().max();
         if (maxAbs.to(ScalarType.Float64).item<double>() == 0) return maxAbs;
         var scaled = s / maxAbs;
-        var column = scaled.square().sum(0).argmax();
+        var column = scaled.square().sum(0L).argmax();
         var x = scaled.index_select(1, column.reshape(1)).reshape(-1);
         x = scaled.t().matmul(x);
         x = x / x.norm();

@@ -137,11 +137,18 @@ public static class Checkpoint
         return body;
     }
 
-    /// <summary>Null when the checkpoint's spec is the expected one; otherwise which top-level sections differ.</summary>
-    public static string? SpecMismatch(string expectedSpecJson, string checkpointSpecJson) =>
-        SameJson(expectedSpecJson, checkpointSpecJson)
+    /// <summary>Null when the checkpoint's spec is the expected one; otherwise which top-level sections differ.
+    /// The spec format version is left out: a checkpoint written before "formatVersion" existed holds the same experiment.</summary>
+    public static string? SpecMismatch(string expectedSpecJson, string checkpointSpecJson)
+    {
+        var (expected, actual) = (WithoutFormatVersion(expectedSpecJson), WithoutFormatVersion(checkpointSpecJson));
+        return SameJson(expected, actual)
             ? null
-            : $"it was written for a different spec (differs in: {string.Join(", ", DifferingSections(expectedSpecJson, checkpointSpecJson))})";
+            : $"it was written for a different spec (differs in: {string.Join(", ", DifferingSections(expected, actual))})";
+    }
+
+    private static string WithoutFormatVersion(string json) =>
+        System.Text.Json.Nodes.JsonNode.Parse(json) is System.Text.Json.Nodes.JsonObject root && root.Remove("formatVersion") ? root.ToJsonString() : json;
 
     /// <summary>The name of the first floating-point parameter, buffer or optimizer state tensor holding NaN or infinity, or null.</summary>
     public static string? FirstNonFinite(nn.Module model, IOptimizer? optimizer)

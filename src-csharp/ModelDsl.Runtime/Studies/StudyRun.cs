@@ -42,7 +42,7 @@ public static class StudyTrainer
                 var eval = new StudyEval(e.Step, e.ValidationLoss, e.Accuracy, e.FullMatchAccuracy, entropies);
                 evals.Add(eval);
                 onEval?.Invoke(eval);
-                if (stopAtAccuracy is { } target && e.Accuracy >= target) stop.Cancel();
+                if (stopAtAccuracy is { } target && ClaimRules.ReachedTarget(e.Accuracy, target)) stop.Cancel();
             },
         };
         TrainableModel Build(ModelDsl.Core.Model.ModelSpec m, ScalarType dtype, Device device, long seed) =>

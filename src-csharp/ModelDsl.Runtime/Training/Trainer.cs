@@ -21,8 +21,25 @@ namespace ModelDsl.Runtime.Training;
 /// </summary>
 public static partial class Trainer
 {
-    /// <summary>Trains the model built by <paramref name="buildModel"/> on the spec's task.</summary>
+    /// <summary>Trains the model built by <paramref name="buildModel"/> on the spec's task. The run sets
+    /// torch's thread count and seeds its default generator; the caller's values are restored afterwards.</summary>
     public static TrainResult Run(ExperimentSpec spec, TrainOptions? options, TrainableModelFactory buildModel)
+    {
+        var threads = get_num_threads();
+        var generatorState = random.get_rng_state().DetachFromDisposeScope();
+        try
+        {
+            return RunWithGlobalState(spec, options, buildModel);
+        }
+        finally
+        {
+            set_num_threads(threads);
+            random.set_rng_state(generatorState);
+            generatorState.Dispose();
+        }
+    }
+
+    private static TrainResult RunWithGlobalState(ExperimentSpec spec, TrainOptions? options, TrainableModelFactory buildModel)
     {
         ArgumentNullException.ThrowIfNull(spec);
         options ??= new TrainOptions();

@@ -39,6 +39,42 @@ public sealed class AdamWOptimizerTests
     }
 
     [Fact]
+    public void TwoStepsMatchAdamWWrittenOutByHand()
+    {
+        // Loshchilov and Hutter 2019, Algorithm 2: m, v EMAs, bias corrections by step, and the decay
+        // applied to the weights outside the adaptive ratio; biases are not decayed.
+        const double lr = 0.03, wd = 0.2, b1 = 0.7, b2 = 0.85, eps = 1e-7;
+        var spec = new Core.Training.AdamW { Lr = lr, WeightDecay = wd, Beta1 = b1, Beta2 = b2, Eps = eps };
+        var (w0, c0) = (Pseudo(6, 1), Pseudo(3, 2));
+        var matrix = Parameter("blocks.0.w", w0, [2, 3], ParameterRole.HiddenMatrix);
+        var bias = Parameter("blocks.0.b", c0, [3], ParameterRole.Bias);
+        using var optimizer = OptimizerFactory.Create(spec, [matrix, bias], clipGradNorm: null);
+        var (w, c) = ((double[])w0.Clone(), (double[])c0.Clone());
+        var (mw, vw, mc, vc) = (new double[6], new double[6], new double[3], new double[3]);
+        for (var t = 1; t <= 2; t++)
+        {
+            var (gw, gc) = (Pseudo(6, 10 + t), Pseudo(3, 20 + t));
+            var multiplier = t == 1 ? 1.0 : 0.6;
+            StepWith(optimizer, [gw, gc], multiplier);
+            void Adam(double[] x, double[] g, double[] m, double[] v, double decay)
+            {
+                for (var i = 0; i < x.Length; i++)
+                {
+                    m[i] = b1 * m[i] + (1 - b1) * g[i];
+                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+                    var mHat = m[i] / (1 - Math.Pow(b1, t));
+                    var vHat = v[i] / (1 - Math.Pow(b2, t));
+                    x[i] -= lr * multiplier * (mHat / (Math.Sqrt(vHat) + eps) + decay * x[i]);
+                }
+            }
+            Adam(w, gw, mw, vw, wd);
+            Adam(c, gc, mc, vc, 0.0);
+            AssertClose(w, Values(matrix.Parameter), 1e-12);
+            AssertClose(c, Values(bias.Parameter), 1e-12);
+        }
+    }
+
+    [Fact]
     public void ClippingScalesGradientsToTheMaximumGlobalNormAndReportsTheNormBefore()
     {
         var spec = new Core.Training.AdamW { Lr = 0.1, WeightDecay = 0, Beta1 = 0.0, Beta2 = 0.5, Eps = 0 };

@@ -52,6 +52,18 @@ public class TaskMixtureTaskTests
             Assert.Equal(domain == 0 ? 2 : 5, task.CompletionLengthOf(problem));
             Assert.True(task.Verify(problem, problem.ReferenceCompletion));
             Assert.True(task.VerifyFullCompletion(problem, problem.ReferenceCompletion));
+            // A wrong final answer (parity bits flip; sums are mod 7) fails both checks; a wrong first
+            // (chain-of-thought or running-sum) token with the right final answer fails only the full check.
+            long Other(long token) => domain == 0 ? 1 - token : (token + 1) % 7;
+            var wrongAnswer = (long[])problem.ReferenceCompletion.Clone();
+            wrongAnswer[^1] = Other(wrongAnswer[^1]);
+            Assert.False(task.Verify(problem, wrongAnswer), $"domain {domain}: a wrong final answer is rejected");
+            Assert.False(task.VerifyFullCompletion(problem, wrongAnswer));
+            var wrongStep = (long[])problem.ReferenceCompletion.Clone();
+            wrongStep[0] = Other(wrongStep[0]);
+            Assert.True(task.Verify(problem, wrongStep), $"domain {domain}: only the final answer is graded");
+            Assert.False(task.VerifyFullCompletion(problem, wrongStep), $"domain {domain}: the full check sees the wrong step");
+            Assert.False(task.Verify(problem, problem.ReferenceCompletion[..^1]), $"domain {domain}: a truncated completion is rejected");
         }
     }
 
