@@ -20,4 +20,4 @@ let execute (runDirectory: string) (fromScratch: bool) =
             1
         | Ok spec ->
             let target: Train.RunTarget = { RunsRoot = None; RunDirectory = Some runDirectory; FromScratch = fromScratch }
-            Train.trainSpecsIn target [ spec ] Overrides.none
+            Train.trainSpecsChecked None target [ spec ] Overrides.none

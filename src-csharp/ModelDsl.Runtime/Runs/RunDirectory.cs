@@ -13,9 +13,17 @@ public sealed class RunDirectory
     private RunDirectory(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(Path);
-        Directory.CreateDirectory(CheckpointsPath);
-        Directory.CreateDirectory(PlotsPath);
+        try
+        {
+            Directory.CreateDirectory(Path);
+            Directory.CreateDirectory(CheckpointsPath);
+            Directory.CreateDirectory(PlotsPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET names the part of the path that failed, not always the run directory: say both.
+            throw new IOException($"cannot create run directory '{Path}': {e.Message}", e);
+        }
     }
 
     public string Path { get; }
