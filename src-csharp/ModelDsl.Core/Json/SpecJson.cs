@@ -92,7 +92,7 @@ public static class SpecJson
         // System.Text.Json messages end with a redundant "Path: ... | LineNumber: ..." suffix.
         var cut = m.IndexOf(" Path: ", StringComparison.Ordinal);
         var raw = cut > 0 ? m[..cut] : m;
-        var text = Readable(raw);
+        var text = KindMissing(Readable(raw));
         foreach (var (old, now) in RenamedFields)
             if (raw.Contains($"property '{old}' could not be mapped", StringComparison.Ordinal))
                 return $"{text} ('{old}' was renamed '{now}'; rename the key to load a spec written before the change)";
@@ -127,7 +127,7 @@ public static class SpecJson
 
     /// <summary>A polymorphic node read without its "kind" reaches the serializer as an abstract type.</summary>
     private static string KindMissing(string text) =>
-        text.Contains("abstract types is not supported", StringComparison.Ordinal)
+        text.Contains("abstract types is not supported", StringComparison.Ordinal) || text.Contains("must specify a type discriminator", StringComparison.Ordinal)
             ? "the \"kind\" field (first in the object) that says which variant this is is missing or not first"
             : text;
 

@@ -44,6 +44,11 @@ public static partial class Preflight
         if (device == "cpu") return true;
         var available = cuda.is_available();
         if (device == "auto") return !available;
+        if (!CudaIndex().IsMatch(device))
+        {
+            v.Fail("training.device", $"'{device}' is not a device (use cpu, cuda, cuda:N or auto)");
+            return false;
+        }
         if (!available)
         {
             v.Fail("training.device", $"'{device}' was requested but CUDA is not available on this machine (use cpu or auto)");
