@@ -29,7 +29,7 @@ let tests =
     testSequenced <| testList "cli sigkill" [
         test "three SIGKILLs at random points, each followed by modeldsl resume: bit-identical losses" {
             withFolder <| fun folder ->
-                let steps = 120L
+                let steps = 60L
                 // Checkpoints every 7 steps: a kill loses the steps since the last one, which the resume recomputes.
                 let spec = writeSpec folder (tinySpec steps 7)
                 let runDir = Path.Combine(folder, "killed")
@@ -37,7 +37,7 @@ let tests =
                 let mutable target = 0L
                 let mutable kills = 0
                 for attempt in 1 .. 3 do
-                    target <- target + int64 (random.Next(4, 30))
+                    target <- target + int64 (random.Next(3, 16))
                     let args = if attempt = 1 then [ "run"; spec; "--run-dir"; runDir ] else [ "resume"; runDir ]
                     let logged = killDuring args runDir target
                     Expect.isLessThan logged steps $"kill {attempt} came before the end"

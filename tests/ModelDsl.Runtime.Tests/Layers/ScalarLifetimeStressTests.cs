@@ -1,3 +1,4 @@
+using TorchSharp;
 using ModelDsl.Runtime.Layers;
 using static TorchSharp.torch;
 
