@@ -24,7 +24,10 @@ namespace ModelDsl.Runtime.Rl;
 /// training.eval.sampling, "sampling" at evaluations), checkpoints and summary.json. A checkpoint holds
 /// the policy, the optimizer and the RL loop's state (step and sampling generator, appended after the
 /// optimizer's), so a resumed run continues bit for bit as the uninterrupted one would; the frozen KL
-/// reference is rebuilt from the init source.
+/// reference is rebuilt from the init source. Like pre-training, the run holds run.lock while it trains
+/// and follows training.divergence: an update whose gradient norm is not finite is refused (skip mode
+/// goes on, stop and rollback modes end the run as "diverged"), and non-finite sampling probabilities or
+/// updated weights end it before anything of that step is sampled from or checkpointed.
 /// </summary>
 public static class RlRun
 {
