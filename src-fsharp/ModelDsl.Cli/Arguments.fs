@@ -13,12 +13,14 @@ type RunArguments =
     | Run_Dir of directory: string
     | From_Scratch
     | [<CustomCommandLine("--tensorboard")>] TensorBoard
+    | Ignore_Memory_Check
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
             | TensorBoard -> "also write the metrics as TensorBoard event files (run directory's tensorboard/)"
+            | Ignore_Memory_Check -> "train even when the memory estimate exceeds the memory available"
             | Quick -> "run a study script's quick (test-sized) variant"
             | Run_Dir _ -> "train into this run directory (resumed when it holds checkpoints of the same spec)"
             | From_Scratch -> "train anew when the run directory's checkpoints are all unusable (corrupt or of another spec)"
@@ -34,6 +36,16 @@ type FileArguments =
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
+
+type ValidateArguments =
+    | [<MainCommand; ExactlyOnce>] File of path: string
+    | Ignore_Memory_Check
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | File _ -> "experiment script (.fsx) or run spec (.json)"
+            | Ignore_Memory_Check -> "accept a spec whose memory estimate exceeds the memory available"
 
 type ResumeArguments =
     | [<MainCommand; ExactlyOnce>] Run_Dir of directory: string
@@ -109,10 +121,11 @@ type TokenizerArguments =
 
 [<RequireSubcommand>]
 type CliArguments =
+    | Debug
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArguments>
     | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArguments>
     | [<CliPrefix(CliPrefix.None)>] Info of ParseResults<FileArguments>
-    | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<FileArguments>
+    | [<CliPrefix(CliPrefix.None)>] Validate of ParseResults<ValidateArguments>
     | [<CliPrefix(CliPrefix.None)>] Quickstart of ParseResults<QuickstartArguments>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArguments>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArguments>
@@ -122,6 +135,7 @@ type CliArguments =
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Debug -> "on an error, also print the exception and its stack trace (anywhere on the command line)"
             | Run _ -> "train the experiment(s) in a script or run spec"
             | Resume _ -> "continue a run from its newest usable checkpoint"
             | Info _ -> "layers, parameters, FLOPs and steps of an experiment"

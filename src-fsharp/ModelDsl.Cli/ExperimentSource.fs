@@ -83,3 +83,10 @@ let load (path: string) : Result<ExperimentSpec list, LoadFailure> =
     |> Result.bind (function
         | Experiments specs -> Ok specs
         | Study _ -> Error (Unreadable $"{path} is a study (it binds 'study'): it trains its own runs; use `modeldsl run`"))
+
+/// Checks valid specs against this machine (device, files the spec names, memory estimate); the
+/// problems are path-qualified like validation errors.
+let preflight (options: ModelDsl.Runtime.Runs.PreflightOptions) (specs: ExperimentSpec list) : Result<ExperimentSpec list, LoadFailure> =
+    match specs |> List.choose (fun s -> match List.ofSeq (ModelDsl.Runtime.Runs.Preflight.Check(s, options)) with [] -> None | e -> Some (s.Name, e)) with
+    | [] -> Ok specs
+    | failing -> Error (Invalid failing)

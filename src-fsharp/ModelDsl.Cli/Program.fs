@@ -7,7 +7,9 @@ let private overrides (steps, device, threads) : Overrides.Overrides = { Steps =
 
 let private dispatch (command: CliArguments) =
     match command with
-    | Validate arguments -> Validate.execute (arguments.GetResult FileArguments.File)
+    | Debug -> 0 // removed from the command line before parsing (see main)
+    | Validate arguments ->
+        Validate.execute (arguments.GetResult ValidateArguments.File) (arguments.Contains ValidateArguments.Ignore_Memory_Check)
     | Info arguments -> Info.execute (arguments.GetResult FileArguments.File)
     | Run arguments ->
         let options =
@@ -17,7 +19,8 @@ let private dispatch (command: CliArguments) =
               RunDirectory = arguments.TryGetResult RunArguments.Run_Dir
               FromScratch = arguments.Contains RunArguments.From_Scratch
               TensorBoard = arguments.Contains RunArguments.TensorBoard }
-        Train.executeIn target (arguments.GetResult RunArguments.File) options (arguments.Contains RunArguments.Quick)
+        let preflight = ModelDsl.Runtime.Runs.PreflightOptions(IgnoreMemory = arguments.Contains RunArguments.Ignore_Memory_Check)
+        Train.executeChecked (Some preflight) target (arguments.GetResult RunArguments.File) options (arguments.Contains RunArguments.Quick)
     | Resume arguments ->
         Resume.execute (arguments.GetResult ResumeArguments.Run_Dir) (arguments.Contains ResumeArguments.From_Scratch)
             (arguments.Contains ResumeArguments.TensorBoard)
@@ -41,14 +44,19 @@ let private dispatch (command: CliArguments) =
             Display.errorLine $"interpolate takes two models (run directories or checkpoint files), got {paths.Length}"
             1
 
+/// Exit codes: 0 done, 1 an error in the input, a file or the machine (one line naming it), 2 an invalid
+/// spec (every error with its path), 3 a diverged run, 70 an internal error (a bug), 130/143 stopped by
+/// SIGINT/SIGTERM. --debug (anywhere) adds the exception and stack trace to every error.
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<CliArguments>(programName = "modeldsl")
+    Display.debug <- Array.contains "--debug" argv
     try
-        let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
+        let results = parser.ParseCommandLine(argv |> Array.filter ((<>) "--debug"), raiseOnUsage = true)
         dispatch (results.GetSubCommand())
     with
     | :? ArguParseException as e ->
         eprintfn "%s" e.Message
         // A usage error exits 2 (the message carries the usage), --help 0.
         if e.ErrorCode = ErrorCode.HelpText then 0 else 2
+    | e -> Display.exceptionLine e

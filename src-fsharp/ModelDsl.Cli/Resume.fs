@@ -20,4 +20,4 @@ let execute (runDirectory: string) (fromScratch: bool) (tensorBoard: bool) =
             1
         | Ok spec ->
             let target: Train.RunTarget = { RunsRoot = None; RunDirectory = Some runDirectory; FromScratch = fromScratch; TensorBoard = tensorBoard }
-            Train.trainSpecsIn target [ spec ] Overrides.none
+            Train.trainSpecsChecked None target [ spec ] Overrides.none

@@ -90,10 +90,20 @@ let private summary (results: (ExperimentSpec * TrainResult) list) =
 /// Trains already loaded specs into a target: overrides, re-validation (an override can break a rule),
 /// training. Exit codes: 0 done, 1 an error (named), 2 invalid spec, 3 diverged, 130/143 stopped by SIGINT/SIGTERM
 /// after a checkpoint.
-let trainSpecsIn (target: RunTarget) (specs: ExperimentSpec list) (overrides: Overrides.Overrides) =
+/// With a preflight, the specs are also checked against this machine (device, files, memory) before
+/// any run directory is made; a resume passes none (its run was accepted when it started).
+let trainSpecsChecked (preflight: ModelDsl.Runtime.Runs.PreflightOptions option) (target: RunTarget) (specs: ExperimentSpec list) (overrides: Overrides.Overrides) =
     let specs = specs |> List.map (Overrides.apply overrides)
+    let checkedAgainstMachine =
+        match preflight with
+        | None -> Ok specs
+        | Some options -> ExperimentSource.preflight options specs
     match specs |> List.choose (fun s -> match List.ofSeq (s.Validate()) with [] -> None | e -> Some (s.Name, e)) with
     | _ :: _ as invalid -> Display.loadFailure (ExperimentSource.Invalid invalid)
+    | [] when Result.isError checkedAgainstMachine ->
+        match checkedAgainstMachine with
+        | Error failure -> Display.loadFailure failure
+        | Ok _ -> 0
     | [] when target.RunDirectory.IsSome && specs.Length > 1 ->
         let names = specs |> List.map _.Name |> String.concat ", "
         Display.errorLine $"--run-dir takes one experiment, but {specs.Length} were given ({names})"
@@ -116,14 +126,11 @@ let trainSpecsIn (target: RunTarget) (specs: ExperimentSpec list) (overrides: Ov
         | :? OperationCanceledException ->
             Display.errorLine "training cancelled"
             signals.ExitCode
-        | :? ModelDsl.Runtime.Runs.RunLockedException
-        | :? ModelDsl.Runtime.Runs.CheckpointException
-        | :? ModelDsl.Core.Json.SpecFormatException
-        | :? InvalidOperationException
-        | :? IO.IOException
-        | :? UnauthorizedAccessException as e ->
-            Display.errorLine e.Message
-            1
+        | e when Display.isUserError e -> Display.exceptionLine e
+
+/// Trains already loaded specs into a target after the machine checks (device, files, memory).
+let trainSpecsIn (target: RunTarget) (specs: ExperimentSpec list) (overrides: Overrides.Overrides) =
+    trainSpecsChecked (Some (ModelDsl.Runtime.Runs.PreflightOptions())) target specs overrides
 
 /// Trains already loaded specs into new run directories under runsRoot.
 let trainSpecs (specs: ExperimentSpec list) (runsRoot: string option) (overrides: Overrides.Overrides) =
@@ -140,14 +147,17 @@ let private runStudy (study: ModelDsl.Runtime.Studies.StudyContext -> unit) (run
         1
 
 /// `quick` asks a study for its test-sized variant; experiments ignore it.
-let executeIn (target: RunTarget) (path: string) (overrides: Overrides.Overrides) (quick: bool) =
+let executeChecked (preflight: ModelDsl.Runtime.Runs.PreflightOptions option) (target: RunTarget) (path: string) (overrides: Overrides.Overrides) (quick: bool) =
     match ExperimentSource.loadRunnable path with
     | Error failure -> Display.loadFailure failure
     | Ok (ExperimentSource.Study _) when target.RunDirectory.IsSome ->
         Display.errorLine $"{path}: --run-dir applies to experiments; a study chooses its own run directories"
         1
     | Ok (ExperimentSource.Study study) -> runStudy study target.RunsRoot quick overrides.Threads
-    | Ok (ExperimentSource.Experiments specs) -> trainSpecsIn target specs overrides
+    | Ok (ExperimentSource.Experiments specs) -> trainSpecsChecked preflight target specs overrides
+
+let executeIn (target: RunTarget) (path: string) (overrides: Overrides.Overrides) (quick: bool) =
+    executeChecked (Some (ModelDsl.Runtime.Runs.PreflightOptions())) target path overrides quick
 
 let execute (path: string) (runsRoot: string option) (overrides: Overrides.Overrides) (quick: bool) =
     executeIn (RunTarget.Under runsRoot) path overrides quick

@@ -27,7 +27,14 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>, IDescribable
         Eps = eps;
         weight = new Parameter(torch.ones(dimension, dtype: dtype, device: device), requires_grad: true);
         register_parameter("weight", weight);
+        epsilon = eps.ToScalar();
     }
+
+    // Held for the module's lifetime. A Scalar made implicitly from a double for one call (x + Eps) is
+    // unreachable while libtorch reads it, and TorchSharp's Scalar has a finalizer that frees the native
+    // value: a GC during the call can free it first (libtorch then reports "Unknown scalar type").
+    private readonly Scalar epsilon;
+    private static readonly Scalar One = 1.0.ToScalar();
 
     public long Dimension { get; }
     public double Eps { get; }
@@ -38,8 +45,14 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>, IDescribable
     {
         var lowPrecision = x.dtype is ScalarType.BFloat16 or ScalarType.Float16;
         var wide = lowPrecision ? x.to(ScalarType.Float32) : x;
-        var normalized = wide * torch.rsqrt(wide.square().mean([-1L], keepdim: true) + Eps);
+        var normalized = wide * torch.rsqrt(wide.square().mean([-1L], keepdim: true).add(epsilon, One));
         return (lowPrecision ? normalized.to(x.dtype) : normalized) * weight;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) epsilon.Dispose();
+        base.Dispose(disposing);
     }
 
     public string Kind => $"RMSNorm (eps {Eps:G3})";

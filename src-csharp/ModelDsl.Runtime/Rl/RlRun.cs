@@ -24,7 +24,10 @@ namespace ModelDsl.Runtime.Rl;
 /// training.eval.sampling, "sampling" at evaluations), checkpoints and summary.json. A checkpoint holds
 /// the policy, the optimizer and the RL loop's state (step and sampling generator, appended after the
 /// optimizer's), so a resumed run continues bit for bit as the uninterrupted one would; the frozen KL
-/// reference is rebuilt from the init source.
+/// reference is rebuilt from the init source. Like pre-training, the run holds run.lock while it trains
+/// and follows training.divergence: an update whose gradient norm is not finite is refused (skip mode
+/// goes on, stop and rollback modes end the run as "diverged"), and non-finite sampling probabilities or
+/// updated weights end it before anything of that step is sampled from or checkpointed.
 /// </summary>
 public static class RlRun
 {
@@ -42,12 +45,17 @@ public static class RlRun
 
         var task = TaskFactory.Create(spec.Task, training.Seed);
         Trainer.CheckInitArchitecture(spec, options);
+        var warn = options.OnWarning ?? (message => Console.Error.WriteLine("warning: " + message));
         var run = options.RunDirectory is { } explicitPath ? RunDirectory.Open(explicitPath) : RunDirectory.CreateNew(options.RunsRoot, spec.Name, DateTime.Now);
+        // One process per run directory, as for pre-training: a second one is refused with the holder's pid and host.
+        using var runLock = RunLock.Acquire(run.Path, warn);
+        foreach (var leftover in run.RemoveStaleTemporaryFiles()) warn($"removed '{leftover}', left by an interrupted write");
         run.WriteOrCheckSpec(spec);
         var specJson = SpecJson.Serialize(spec);
 
         using var policy = ModelCompiler.Build(spec.Model, dtype, device, training.Seed);
-        using var optimizer = OptimizerFactory.Create(training.Optimizer, policy.NamedParameters(), training.ClipGradNorm);
+        // The divergence check (training.divergence): an update whose gradient norm is not finite is refused.
+        using var optimizer = new GuardedOptimizer(OptimizerFactory.Create(training.Optimizer, policy.NamedParameters(), training.ClipGradNorm));
         // An RL step's tokens: every sampled completion with its prompt, the task's sequence length each.
         var tokensPerStep = (long)rl.CompletionsPerStep * task.SequenceLength;
         var totalSteps = training.Budget.Steps(tokensPerStep, policy.NonEmbeddingParameterCount);
@@ -70,10 +78,41 @@ public static class RlRun
         var clock = Stopwatch.StartNew();
         EvalResult? lastEval = null;
         var ranFinalStep = false;
+        DivergenceReport? diverged = null;
         while (trainer.StepCount < totalSteps)
         {
             var learningRate = training.Optimizer.Lr * training.Schedule.Multiplier(trainer.StepCount, totalSteps);
-            var stepMetrics = trainer.Step();
+            var attempted = trainer.StepCount + 1;
+            RlStepMetrics stepMetrics;
+            try
+            {
+                stepMetrics = trainer.Step();
+            }
+            catch (Exception e) when (IsNonFiniteSampling(e))
+            {
+                // The policy's outputs overflowed (its weights are finite but too large): no completion can be sampled.
+                diverged = Diverged(attempted, "sampling met non-finite probabilities (the policy's logits overflowed)");
+                break;
+            }
+            if (optimizer.Problem is { } problem)
+            {
+                metrics.Write("divergence", attempted, [new("mode", training.Divergence.Mode.ToString()), new("problem", problem),
+                    new("gradNorm", optimizer.RefusedGradNorm)]);
+                optimizer.Clear();
+                if (training.Divergence.Mode == Core.Training.DivergenceMode.Skip)
+                    warn($"RL step {attempted}: {problem}; its update was skipped");
+                else
+                {
+                    diverged = Diverged(attempted, problem);
+                    break;
+                }
+            }
+            // An update can leave finite gradients but non-finite weights (a huge learning rate): stop before they are sampled from or saved.
+            if (Checkpoint.FirstNonFinite(policy, optimizer) is { } bad)
+            {
+                diverged = Diverged(attempted, $"the update left non-finite values in {bad}");
+                break;
+            }
             var step = trainer.StepCount;
             var sessionSeconds = clock.Elapsed.TotalSeconds;
             metrics.Write("rl", step, [.. stepMetrics.ToMetrics(), new("lr", learningRate), new("elapsedSeconds", priorSeconds + sessionSeconds)]);
@@ -94,8 +133,19 @@ public static class RlRun
             if (options.StopAfterStep is { } stop && step >= stop && !isFinal) break;
         }
 
-        var steps = trainer.StepCount;
         var elapsed = TimeSpan.FromSeconds(priorSeconds + clock.Elapsed.TotalSeconds);
+        if (diverged is not null)
+        {
+            // Nothing of the refused step is checkpointed: the newest checkpoint is the last good state.
+            var applied = diverged.Step - 1;
+            metrics.Write("diverged", diverged.Step, [new("problem", diverged.Problem)]);
+            var sessionRate = (applied - startStep) * tokensPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, applied, applied * tokensPerStep, double.NaN, double.NaN, null,
+                elapsed.TotalSeconds, sessionRate, policy.ParameterCount, policy.NonEmbeddingParameterCount, RunSummary.Diverged, diverged.Message));
+            return new TrainResult(run.Path, applied, double.NaN, lastEval ?? new EvalResult(applied, double.NaN, null), [], elapsed, sessionRate)
+                { Divergence = diverged };
+        }
+        var steps = trainer.StepCount;
         var tokensPerSecond = (steps - startStep) * tokensPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         if (steps < totalSteps)
             return new TrainResult(run.Path, steps, double.NaN, lastEval ?? new EvalResult(steps, double.NaN, null), [], elapsed, tokensPerSecond);
@@ -105,6 +155,13 @@ public static class RlRun
             finalEval.Accuracy, elapsed.TotalSeconds, tokensPerSecond, policy.ParameterCount, policy.NonEmbeddingParameterCount));
         return new TrainResult(run.Path, steps, double.NaN, finalEval, [], elapsed, tokensPerSecond);
     }
+
+    /// <summary>RL has no rollback: its stop and rollback modes both end the run (skip drops a step whose gradients are not finite).</summary>
+    private static DivergenceReport Diverged(long step, string problem) => new(step, problem);
+
+    /// <summary>libtorch refuses to sample from probabilities that hold NaN or infinity.</summary>
+    private static bool IsNonFiniteSampling(Exception e) =>
+        e.Message.Contains("probability tensor contains", StringComparison.Ordinal) || e.Message.Contains("invalid multinomial distribution", StringComparison.Ordinal);
 
     /// <summary>
     /// The sampling evaluation an RL run logs in its "eval" events when training.eval.sampling is not set:

@@ -32,7 +32,15 @@ public sealed partial class CheckpointStore(string directory, int keep)
     public string Save(CheckpointHeader header, nn.Module model, IOptimizer? optimizer, Action<BinaryWriter>? loopState = null)
     {
         var path = PathFor(header.Step);
-        Checkpoint.Save(path, header, model, optimizer, loopState);
+        try
+        {
+            Checkpoint.Save(path, header, model, optimizer, loopState);
+        }
+        catch (IOException e)
+        {
+            // A full disk or a failing device: the older checkpoints are kept (nothing is deleted before a new one is whole).
+            throw new IOException($"cannot write checkpoint '{path}': {e.Message}; the earlier checkpoints are kept", e);
+        }
         foreach (var (_, old) in List().SkipLast(Keep)) File.Delete(old);
         return path;
     }

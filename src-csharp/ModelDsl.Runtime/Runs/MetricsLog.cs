@@ -31,10 +31,10 @@ public sealed class MetricsLog : IDisposable
     /// </summary>
     public static MetricsLog Open(string path, long resumedStep, string? tensorBoardDirectory = null)
     {
-        var kept = File.Exists(path)
+        // A fresh run keeps nothing, so it does not read (whatever is there may be large or not a log at all).
+        var kept = File.Exists(path) && resumedStep > 0
             ? File.ReadLines(path).Where(line => line.Length > 0 && StepOf(line) is { } s && s <= resumedStep).ToList()
             : [];
-        if (resumedStep == 0) kept.Clear();
         AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
         var tensorBoard = tensorBoardDirectory is null ? null
             : TensorBoardLog.Rebuild(tensorBoardDirectory, kept.Select(line => JsonNode.Parse(line)!.AsObject()));

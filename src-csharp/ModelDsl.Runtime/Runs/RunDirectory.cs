@@ -13,9 +13,31 @@ public sealed class RunDirectory
     private RunDirectory(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(Path);
-        Directory.CreateDirectory(CheckpointsPath);
-        Directory.CreateDirectory(PlotsPath);
+        try
+        {
+            Directory.CreateDirectory(Path);
+            Directory.CreateDirectory(CheckpointsPath);
+            Directory.CreateDirectory(PlotsPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET names the part of the path that failed, not always the run directory: say both,
+            // and name a file that stands where a folder is needed.
+            var blocking = FileInTheWay(Path);
+            var why = blocking is null ? e.Message : $"'{blocking}' is a file, not a folder";
+            throw new IOException($"cannot create run directory '{Path}': {why}", e);
+        }
+    }
+
+    /// <summary>The nearest existing ancestor of <paramref name="path"/> (or the path itself) when it is a file; else null.</summary>
+    private static string? FileInTheWay(string path)
+    {
+        for (var p = path; !string.IsNullOrEmpty(p); p = System.IO.Path.GetDirectoryName(p))
+        {
+            if (File.Exists(p)) return p;
+            if (Directory.Exists(p)) return null;
+        }
+        return null;
     }
 
     public string Path { get; }

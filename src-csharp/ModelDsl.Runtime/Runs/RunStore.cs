@@ -28,7 +28,22 @@ public sealed class RunStore : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         // No connection pooling: a closed store must release the file (tests delete folders).
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
-        connection.Open();
+        try
+        {
+            connection.Open();
+            CreateTables(connection);
+        }
+        catch (SqliteException e)
+        {
+            // A damaged or foreign file is reported and left as it is: it may be the only record of finished runs.
+            connection.Dispose();
+            throw new InvalidDataException(
+                $"run index '{full}' cannot be used: {e.Message.TrimEnd('.')}; it was left untouched (move it away to start a new index; finished run directories stay where they are)", e);
+        }
+        return new RunStore(connection) { DatabasePath = full };
+    }
+
+    private static void CreateTables(SqliteConnection connection) =>
         Execute(connection, """
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS sweeps (
@@ -52,8 +67,6 @@ public sealed class RunStore : IDisposable
                 updated_utc TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep_id, arm, ratio);
             """);
-        return new RunStore(connection) { DatabasePath = full };
-    }
 
     /// <summary>A short stable key for an experiment: SHA-256 of its spec JSON, 16 hex digits. The
     /// CPU thread count is left out: it changes how fast a run goes, not what it computes, so a
