@@ -7,7 +7,32 @@ open ModelDsl.Runtime.Compile
 
 let private count (n: int64) = n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)
 
-let describe (spec: ExperimentSpec) =
+/// A vision experiment: the encoder's and projector's layers before the decoder's, and the image prefix.
+let private describeVision (spec: ExperimentSpec) =
+    use model =
+        ModelDsl.Runtime.Vision.VisionModelCompiler.Build(ModelDsl.Core.Vision.VisionLanguageSpec(Vision = spec.Vision, Decoder = spec.Model))
+    let table = Table().Border(TableBorder.Rounded).AddColumn("layer").AddColumn("kind").AddColumn("shape").AddColumn(TableColumn("parameters").RightAligned())
+    table.Title <- TableTitle(Display.escape spec.Name)
+    for row in ModelDsl.Runtime.Vision.VisionModelDescription.Describe model do
+        table.AddRow(Display.escape row.Name, Display.escape row.Kind, Display.escape row.Shape, count row.Parameters) |> ignore
+    AnsiConsole.Write table
+    let sequenceLength = spec.Task.SequenceLength()
+    let tokensPerStep = int64 spec.Training.GlobalBatch * int64 sequenceLength
+    let nonEmbedding = ModelDsl.Runtime.Vision.VisionRun.NonEmbeddingParameterCount model
+    let steps = spec.Training.Budget.Steps(tokensPerStep, nonEmbedding)
+    let facts = Grid().AddColumn().AddColumn(GridColumn().RightAligned())
+    let fact (name: string) (value: string) = facts.AddRow(name, value) |> ignore
+    fact "parameters" (count (model.parameters () |> Seq.sumBy (fun p -> p.numel ())))
+    fact "trainable parameters" (count (model.NamedParameters() |> Seq.sumBy (fun p -> p.Parameter.numel ())))
+    fact "non-embedding parameters" (count nonEmbedding)
+    fact "image prefix tokens" (count (int64 model.PrefixTokens))
+    fact "text sequence length" (count (int64 sequenceLength))
+    fact "objective" (if isNull spec.Preference then "supervised (response tokens)" else ModelDsl.Core.Variants.VariantRegistry.KindOf spec.Preference)
+    fact (if isNull spec.Preference then "texts per step" else "contrast pairs per step") (count (int64 spec.Training.GlobalBatch))
+    fact "total steps" (count steps)
+    AnsiConsole.Write facts
+
+let private describeLanguageModel (spec: ExperimentSpec) =
     // Built on the CPU in fp32 only to count: no device memory, no training.
     use model = ModelCompiler.Build(spec.Model)
     let table = Table().Border(TableBorder.Rounded).AddColumn("layer").AddColumn("kind").AddColumn("shape").AddColumn(TableColumn("parameters").RightAligned())
@@ -30,6 +55,9 @@ let describe (spec: ExperimentSpec) =
     fact "total tokens" (count (steps * tokensPerStep))
     fact "total training FLOPs" ((flops * float tokensPerStep * float steps).ToString("G4", System.Globalization.CultureInfo.InvariantCulture))
     AnsiConsole.Write facts
+
+let describe (spec: ExperimentSpec) =
+    if isNull spec.Vision then describeLanguageModel spec else describeVision spec
 
 let execute (path: string) =
     match ExperimentSource.load path with
