@@ -13,7 +13,7 @@ namespace ModelDsl.Core;
 /// the only thing the runtime consumes. Next-token training from a fresh model by default; from a
 /// trained model's weights with <see cref="Init"/> (fine-tuning); RL post-training with <see cref="Rl"/>.
 /// </summary>
-public sealed record ExperimentSpec
+public sealed partial record ExperimentSpec
 {
     /// <summary>The spec format version (<see cref="Json.SpecFormat"/>): written first on every spec; a spec
     /// file without it is version 1, and older versions are migrated as they are read.</summary>
@@ -30,6 +30,14 @@ public sealed record ExperimentSpec
     /// next-token training. Omitted from JSON when null.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RlSpec? Rl { get; init; }
+    /// <summary>An image encoder and projector before the decoder <see cref="Model"/>: the experiment
+    /// trains a vision-language model on an image task. Omitted from JSON when null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Vision.VisionSpec? Vision { get; init; }
+    /// <summary>When set, the experiment is preference post-training of a vision-language model from
+    /// <see cref="Init"/> (the frozen reference) with this objective. Omitted from JSON when null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Vision.PreferenceObjective? Preference { get; init; }
 
     public IReadOnlyList<ValidationError> Validate()
     {
@@ -41,6 +49,7 @@ public sealed record ExperimentSpec
         if (Task is null) v.Fail("task", "is missing"); else Task.Validate(v, "task");
         if (Training is null) v.Fail("training", "is missing"); else Training.Validate(v, "training");
         ValidatePostTraining(v);
+        ValidateVision(v);
         if (Model is not null && Task is not null && v.Errors.Count == 0)
         {
             v.Require(Model.Vocab >= Task.VocabularySize(), "model.vocab",

@@ -9,6 +9,7 @@
 [assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Generation")]
 [assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.FineTune")]
 [assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Rl")]
+[assembly: Microsoft.FSharp.Core.AutoOpen("ModelDsl.Core.Vision")]
 
 namespace Microsoft.FSharp.Core
 {

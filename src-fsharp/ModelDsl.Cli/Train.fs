@@ -17,6 +17,11 @@ let private progressText (p: TrainProgress) =
 let private rlProgressText (p: ModelDsl.Runtime.Rl.RlProgress) =
     $"step {p.Step}/{p.TotalSteps}  reward {number p.MeanReward}  accuracy {p.Accuracy:P1}  lr {number p.LearningRate}  ETA {duration p.Eta}"
 
+/// A preference step reports its objective and the mean margins (before beta) it pushes up.
+let private preferenceProgressText (p: ModelDsl.Runtime.Vision.PreferenceProgress) =
+    let margins = p.MeanMargins |> Seq.map (fun m -> m.ToString("+0.000;-0.000", Globalization.CultureInfo.InvariantCulture)) |> String.concat " "
+    $"step {p.Step}/{p.TotalSteps}  preference loss {number p.Loss}  margins {margins}  lr {number p.LearningRate}  ETA {duration p.Eta}"
+
 let private evalText (e: EvalResult) =
     let accuracy = if e.Accuracy.HasValue then $"  accuracy {e.Accuracy.Value:P1}" else ""
     $"[blue]eval[/] step {e.Step}  validation loss {number e.ValidationLoss}{accuracy}"
@@ -47,6 +52,7 @@ let trainWithProgressIn (target: RunTarget) (cancellation: CancellationToken) (s
             OnWarning = Action<string>(warningLine),
             OnProgress = Action<TrainProgress>(fun p -> onProgress p.Step p.TotalSteps (progressText p)),
             OnRlProgress = Action<ModelDsl.Runtime.Rl.RlProgress>(fun p -> onProgress p.Step p.TotalSteps (rlProgressText p)),
+            OnPreferenceProgress = Action<ModelDsl.Runtime.Vision.PreferenceProgress>(fun p -> onProgress p.Step p.TotalSteps (preferenceProgressText p)),
             OnEval = Action<EvalResult>(fun e -> AnsiConsole.MarkupLine(evalText e)),
             Cancellation = cancellation)
     if AnsiConsole.Profile.Capabilities.Interactive then

@@ -88,6 +88,13 @@ module Experiment =
     /// Post-train with RL (GRPO-family, verifiable rewards) from the experiment's init instead of
     /// next-token training: the budget counts RL steps, the schedule scales each RL step's learning rate.
     let rl (spec: RlSpec) (experiment: ExperimentSpec) = Ir.With(experiment, experiment.Rl, spec)
+    /// A vision-language model: this image encoder and projector before the experiment's decoder, on an
+    /// image task (`Tasks.scenes ()`), e.g. `Experiment.vision (Vision.encoder (patchSize = 8, width = 32))`.
+    let vision (encoder: ModelDsl.Core.Vision.VisionSpec) (experiment: ExperimentSpec) = Ir.With(experiment, experiment.Vision, encoder)
+    /// Preference post-training of a vision-language model from the experiment's init (also the frozen
+    /// reference), e.g. `Experiment.preference (Preference.svco (beta = 0.1))` or `(SvcoSpec(BetaLoserReject = 0.0))`.
+    let preference (objective: ModelDsl.Core.Vision.PreferenceObjective) (experiment: ExperimentSpec) =
+        Ir.With(experiment, experiment.Preference, objective)
 
     /// The validated spec, or every validation error with its path.
     let toSpec (experiment: ExperimentSpec) : Result<ExperimentSpec, ValidationError list> =

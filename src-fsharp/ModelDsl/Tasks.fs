@@ -64,3 +64,19 @@ type Tasks =
         TaskMixture(
             Components = ValueList<MixtureComponent>([ for domain, task, weight in components -> MixtureComponent(Domain = domain, Task = task, Weight = weight) ]),
             Grouping = defaultArg grouping MixtureGrouping.PerSequence)
+
+    /// Procedural 32x32 scenes for a vision experiment (`Experiment.vision`): captions and, with
+    /// probability questionFraction, one-word questions about colour, shape, size, position and count;
+    /// every textOnlyEvery-th step trains without images; contrastKinds are the minimal pairs that
+    /// preference training draws.
+    static member scenes(?priorStrength: float, ?heldOutFraction: float, ?questionFraction: float, ?textOnlyEvery: int,
+                         ?contrastKinds: ModelDsl.Core.Vision.ContrastKind list) : TaskSpec =
+        let defaults = ModelDsl.Core.Vision.SceneTaskSpec()
+        ModelDsl.Core.Vision.SceneTaskSpec(
+            PriorStrength = defaultArg priorStrength defaults.PriorStrength,
+            HeldOutFraction = defaultArg heldOutFraction defaults.HeldOutFraction,
+            QuestionFraction = defaultArg questionFraction defaults.QuestionFraction,
+            TextOnlyEvery = defaultArg textOnlyEvery defaults.TextOnlyEvery,
+            ContrastKinds = (match contrastKinds with
+                             | Some kinds -> ValueList.Of(Array.ofList kinds)
+                             | None -> defaults.ContrastKinds))

@@ -261,8 +261,54 @@ let private trainingCases =
           "training-renamed", Experiment.name "renamed" >> Experiment.device "auto" ]
     [ for name, edit in cases -> name, json (small name |> edit) ]
 
+/// vlm_captioning.fsx's experiments as the script writes them.
+let private vlmCaptioning =
+    Experiment.pretrain "vlm-captioning" (Model.llama (vocab = SceneTaskSpec.Vocabulary, width = 32, depth = 2, heads = 2) |> Model.maxSequenceLength 32)
+    |> Experiment.vision (Vision.encoder (imageSize = 32, patchSize = 8, width = 32, depth = 1, heads = 2, hidden = 64) |> Vision.prefixTokens 16)
+    |> Experiment.task (Tasks.scenes (questionFraction = 0.5, textOnlyEvery = 4))
+    |> Experiment.optimizer (AdamW(Lr = 3e-3, WeightDecay = 0.0))
+    |> Experiment.schedule (Schedule.warmupCosine (warmup = 0.05, minRatio = 0.1))
+    |> Experiment.budget (Budget.steps 600L)
+    |> Experiment.batch (globalBatch = 32)
+    |> Experiment.eval (every = 200, batches = 4, problems = 200)
+    |> Experiment.seed 1
+    |> Experiment.threads 2
+
+let private vlmPreference (objective: PreferenceObjective) =
+    vlmCaptioning
+    |> Experiment.name "vlm-preference"
+    |> Experiment.initFrom (Source.run "runs/vlm-captioning")
+    |> Experiment.preference objective
+    |> Experiment.optimizer (AdamW(Lr = 1e-3, WeightDecay = 0.0))
+    |> Experiment.schedule (Schedule.constant ())
+    |> Experiment.budget (Budget.steps 100L)
+    |> Experiment.batch (globalBatch = 16)
+    |> Experiment.eval (every = 50, batches = 4, problems = 200)
+
+let private visionCases =
+    let tiny name = Experiment.pretrain name (Model.llama (vocab = 30, width = 16, depth = 1, heads = 2)) |> Experiment.task (Tasks.scenes ())
+    [ "example-vlm-captioning", json vlmCaptioning
+      "example-vlm-preference-svco", json (vlmPreference (Preference.svco (beta = 0.1)))
+      "vision-encoder-defaults", json (tiny "vision-defaults" |> Experiment.vision (Vision.encoder ()))
+      "vision-encoder-options",
+      json (
+          tiny "vision-options"
+          |> Experiment.vision (
+              Vision.encoder (imageSize = 16, patchSize = 4, width = 24, depth = 2, heads = 3, hidden = 48, channels = 1)
+              |> Vision.projector ProjectorKind.Linear |> Vision.prefixTokens 4 |> Vision.freezeEncoder |> Vision.freezeProjector
+              |> Vision.normEps 1e-5 |> Vision.initStd 0.05))
+      "vision-encoder-mlp-projector",
+      json (tiny "vision-mlp" |> Experiment.vision (Vision.encoder (width = 16) |> Vision.projectorHidden 40 |> Vision.feedForward (DenseFeedForward(Activation = Activation.Relu))))
+      "task-scenes",
+      json (small "task-scenes" |> Experiment.task (Tasks.scenes (priorStrength = 0.9, heldOutFraction = 0.3, questionFraction = 0.25, textOnlyEvery = 0,
+                                                                  contrastKinds = [ ContrastKind.Color; ContrastKind.Count ])))
+      "preference-svco-terms", json (vlmPreference (Preference.svco (beta = 0.2, loserReject = 0.0, winnerAttend = 0.5)))
+      "preference-text-dpo", json (vlmPreference (Preference.textDpo (beta = 0.3)))
+      "preference-image-dpo", json (vlmPreference (Preference.imageDpo ()))
+      "preference-record", json (vlmPreference (SvcoSpec(BetaWinnerReject = 0.05))) ]
+
 /// Every pinned case: file name (without .json) and the JSON the DSL lowers it to.
-let cases = exampleCases @ optimizerCases @ taskCases @ modelCases @ trainingCases
+let cases = exampleCases @ optimizerCases @ taskCases @ modelCases @ trainingCases @ visionCases
 
 [<Tests>]
 let tests =

@@ -1,6 +1,16 @@
 using ModelDsl.Core.Validation;
+using ModelDsl.Core.Variants;
 
 namespace ModelDsl.Core.Vision;
+
+/// <summary>
+/// The objective of preference post-training (<see cref="ExperimentSpec.Preference"/>): a loss over
+/// minimal contrast pairs of the policy against a frozen reference (the init model).
+/// </summary>
+public abstract record PreferenceObjective
+{
+    public abstract void Validate(Validator v, string path);
+}
 
 /// <summary>
 /// S-VCO (arXiv 2502.13928) on a minimal contrast pair (I_w, T_w), (I_l, T_l), with
@@ -9,7 +19,8 @@ namespace ModelDsl.Core.Vision;
 ///     -log s(b3 [l(Tl|Il) - l(Tl|0)]) - log s(b4 [l(Tl|0) - l(Tl|Iw)]).
 /// One beta per term; a beta of zero or less removes its term.
 /// </summary>
-public sealed record SvcoSpec
+[Kind("svco")]
+public sealed record SvcoSpec : PreferenceObjective
 {
     /// <summary>b1: the winner text attends to its own image rather than none.</summary>
     public double BetaWinnerAttend { get; init; } = 0.1;
@@ -20,7 +31,7 @@ public sealed record SvcoSpec
     /// <summary>b4: the loser text rejects the winner's image.</summary>
     public double BetaLoserReject { get; init; } = 0.1;
 
-    public void Validate(Validator v, string path)
+    public override void Validate(Validator v, string path)
     {
         void Finite(double b, string name) => v.Require(double.IsFinite(b), $"{path}.{name}", $"{Validator.Show(b)} must be a finite number");
         Finite(BetaWinnerAttend, "betaWinnerAttend");
@@ -52,4 +63,28 @@ public sealed record PreferenceSpec
         v.Require(Enum.IsDefined(Kind), $"{path}.kind", $"{Kind} is not a known preference objective");
         v.Positive(Beta, $"{path}.beta");
     }
+}
+
+/// <summary>DPO on the text pair with the image fixed: prefer T_w over T_l given I_w (Rafailov et al. 2023, eq. 7).</summary>
+[Kind("textDpo")]
+public sealed record TextDpoSpec : PreferenceObjective
+{
+    public double Beta { get; init; } = 0.1;
+
+    public override void Validate(Validator v, string path) => v.Positive(Beta, $"{path}.beta");
+
+    /// <summary>The same objective as the pairwise <see cref="PreferenceSpec"/> the runtime's losses take.</summary>
+    public PreferenceSpec ToPreferenceSpec() => new() { Kind = PreferenceKind.TextDpo, Beta = Beta };
+}
+
+/// <summary>Image preference only (mDPO-style): prefer (I_w, T_w) over (I_l, T_w).</summary>
+[Kind("imageDpo")]
+public sealed record ImageDpoSpec : PreferenceObjective
+{
+    public double Beta { get; init; } = 0.1;
+
+    public override void Validate(Validator v, string path) => v.Positive(Beta, $"{path}.beta");
+
+    /// <summary>The same objective as the pairwise <see cref="PreferenceSpec"/> the runtime's losses take.</summary>
+    public PreferenceSpec ToPreferenceSpec() => new() { Kind = PreferenceKind.ImageDpo, Beta = Beta };
 }

@@ -1,4 +1,6 @@
+using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Validation;
+using ModelDsl.Core.Variants;
 
 namespace ModelDsl.Core.Vision;
 
@@ -22,16 +24,36 @@ public enum ContrastKind
 /// blue, triangles green), otherwise a colour drawn uniformly from all four, so a text-only model
 /// guesses colours well and fails on the exceptions. A HeldOutFraction of attribute combinations is
 /// reserved for evaluation (never drawn as training scenes).
+/// As the task of a vision experiment (<see cref="ExperimentSpec.Vision"/>) a training example is a
+/// scene's image with its caption ("&lt;bos&gt; describe : two large red circle at left &lt;eos&gt;") or,
+/// with probability QuestionFraction, one of five questions about it answered by one word
+/// ("&lt;bos&gt; what color ? red &lt;eos&gt;"); the loss counts the response tokens only.
 /// </summary>
-public sealed record SceneTaskSpec
+[Kind("scenes")]
+public sealed record SceneTaskSpec : TaskSpec
 {
+    /// <summary>Tokens of the scene vocabulary (one per word of the captions and questions).</summary>
+    public const int Vocabulary = 30;
+    /// <summary>Tokens of a caption example, the longest: "&lt;bos&gt; describe :" and seven response tokens.</summary>
+    public const int CaptionTokens = 10;
+
     public double PriorStrength { get; init; } = 0.8;
     public double HeldOutFraction { get; init; } = 0.2;
     /// <summary>The kinds of contrast pairs drawn, uniformly.</summary>
     public ValueList<ContrastKind> ContrastKinds { get; init; } =
         new[] { ContrastKind.Color, ContrastKind.Position, ContrastKind.Count, ContrastKind.Flip };
+    /// <summary>Share of training examples that are a question with a one-word answer rather than a caption.</summary>
+    public double QuestionFraction { get; init; } = 0.5;
+    /// <summary>Every n-th training step shows the texts without their images (0: never), so that the
+    /// model also learns the text-only distribution p(T|0) that S-VCO contrasts against.</summary>
+    public int TextOnlyEvery { get; init; } = 4;
 
-    public void Validate(Validator v, string path)
+    public override int VocabularySize() => Vocabulary;
+
+    /// <summary>Inputs hold a caption example but its last token (shorter question examples are padded).</summary>
+    public override int SequenceLength() => CaptionTokens - 1;
+
+    public override void Validate(Validator v, string path)
     {
         v.Fraction(PriorStrength, $"{path}.priorStrength");
         v.Fraction(HeldOutFraction, $"{path}.heldOutFraction", allowOne: false);
@@ -39,5 +61,7 @@ public sealed record SceneTaskSpec
         else
             for (var i = 0; i < ContrastKinds.Count; i++)
                 v.Require(Enum.IsDefined(ContrastKinds[i]), $"{path}.contrastKinds[{i}]", $"{ContrastKinds[i]} is not a known contrast kind");
+        v.Fraction(QuestionFraction, $"{path}.questionFraction");
+        v.Require(TextOnlyEvery >= 0, $"{path}.textOnlyEvery", $"{TextOnlyEvery} must be zero or positive");
     }
 }

@@ -11,7 +11,9 @@ namespace ModelDsl.Runtime.FineTune;
 /// </summary>
 public static class ArchitectureCheck
 {
-    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal) { "model.init" };
+    // A vision encoder's freezing and initialisation do not change its shapes either.
+    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal)
+        { "model.init", "vision.freezeEncoder", "vision.freezeProjector", "vision.initStd" };
 
     /// <summary>The first differing field as "path: checkpoint has X, spec has Y", or null when the architectures agree.</summary>
     public static string? FirstDifference(ModelSpec checkpoint, ModelSpec spec) =>

@@ -111,6 +111,8 @@ public static class ModelLoader
 
     private static void LoadCheckpoint(string file, LanguageModel model, string path)
     {
+        if (VisionModelLoader.StoredVisionSpec(file) is not null)
+            throw new ModelSourceException($"{path}: checkpoint '{file}' holds a vision-language model (its spec has a vision section); load it into a vision experiment");
         var stored = StoredModelSpec(file);
         if (ArchitectureCheck.FirstDifference(stored, model.Spec) is { } difference)
             throw new ModelSourceException($"{path}: checkpoint '{file}' holds a different architecture: {difference}");

@@ -32,6 +32,8 @@ public sealed class TrainOptions
     public Action<EvalResult>? OnEval { get; init; }
     /// <summary>For RL experiments (ExperimentSpec.Rl), called after every RL step instead of <see cref="OnProgress"/>.</summary>
     public Action<ModelDsl.Runtime.Rl.RlProgress>? OnRlProgress { get; init; }
+    /// <summary>For preference experiments (ExperimentSpec.Preference), called after every step instead of <see cref="OnProgress"/>.</summary>
+    public Action<ModelDsl.Runtime.Vision.PreferenceProgress>? OnPreferenceProgress { get; init; }
     /// <summary>Sums each MoE layer's per-micro-batch expert counts over data-parallel replicas for
     /// global-batch balancing; null means a single process (identity).</summary>
     public ModelDsl.Runtime.Moe.IExpertLoadReducer? ExpertLoadReducer { get; init; }

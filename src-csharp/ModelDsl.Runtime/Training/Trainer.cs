@@ -44,6 +44,7 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(spec);
         options ??= new TrainOptions();
         spec.EnsureValid();
+        if (spec.Vision is not null) return ModelDsl.Runtime.Vision.VisionRun.Run(spec, options);
         if (spec.Rl is not null) return ModelDsl.Runtime.Rl.RlRun.Run(spec, options);
         CheckInitArchitecture(spec, options);
         var training = spec.Training;

@@ -32,7 +32,8 @@ public sealed class RegistrationTests
 
     /// <summary>Families implemented in one place rather than per variant: in the IR itself (schedules and
     /// budgets are pure arithmetic), by the sweep runner's search loop, or by the model loader (sources compose recursively).</summary>
-    private static readonly Type[] SelfImplemented = [typeof(ScheduleSpec), typeof(BudgetSpec), typeof(SearchSpec), typeof(ModelDsl.Core.FineTune.ModelSource)];
+    private static readonly Type[] SelfImplemented = [typeof(ScheduleSpec), typeof(BudgetSpec), typeof(SearchSpec), typeof(ModelDsl.Core.FineTune.ModelSource),
+        typeof(ModelDsl.Core.Vision.PreferenceObjective)];
 
     /// <summary>The family names used in the docs table.</summary>
     private static readonly Dictionary<Type, string> DocsName = new()
@@ -40,6 +41,7 @@ public sealed class RegistrationTests
         [typeof(OptimizerSpec)] = "optimizer", [typeof(TaskSpec)] = "task", [typeof(PositionSpec)] = "position",
         [typeof(FeedForwardSpec)] = "feedForward", [typeof(NormSpec)] = "norm", [typeof(ScheduleSpec)] = "schedule",
         [typeof(BudgetSpec)] = "budget", [typeof(SearchSpec)] = "search", [typeof(ModelDsl.Core.FineTune.ModelSource)] = "modelSource",
+        [typeof(ModelDsl.Core.Vision.PreferenceObjective)] = "preference",
     };
 
     [Fact]

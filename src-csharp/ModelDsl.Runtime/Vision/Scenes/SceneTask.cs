@@ -14,7 +14,7 @@ public enum SceneSplit { Train, HeldOut }
 /// falls in the held-out fraction; training draws never produce a held-out scene, and a held-out pair
 /// has a held-out winner scene.
 /// </summary>
-public sealed class SceneTask
+public sealed partial class SceneTask
 {
     private const int MaxAttempts = 10_000;
     private readonly SceneTaskSpec spec;
@@ -28,6 +28,9 @@ public sealed class SceneTask
         v.ThrowIfAny();
         this.spec = spec;
         this.seed = seed;
+        // The IR states the task's sizes without the runtime's word list; they must agree.
+        if (SceneVocabulary.Size != SceneTaskSpec.Vocabulary || SceneText.Caption(Scene.All().First()).Sequence.Length != SceneTaskSpec.CaptionTokens)
+            throw new InvalidOperationException("the scene vocabulary or caption template disagrees with SceneTaskSpec's sizes");
         var heldOut = Scene.All().Count(IsHeldOut);
         if (heldOut == 0 && spec.HeldOutFraction > 0)
             throw new ArgumentException($"sceneTask.heldOutFraction: {spec.HeldOutFraction} holds out no scene for seed {seed}");
