@@ -7,8 +7,9 @@
 //      on the pre-training domain (forgetting);
 //   3. the effect depends on the learning-rate decay: constant rate against warmup-stable-decay (WSD)
 //      with a short and a long linear decay.
-// Data: two synthetic "languages", random order-2 Markov chains over 16 letters (MarkovText), written as
-// byte-level text corpora: one for pre-training, an unrelated one for fine-tuning. Each chain's own loss
+// Data: two synthetic "languages", random order-2 Markov chains over 8 letters (MarkovText), written as
+// byte-level text corpora: one for pre-training, and for fine-tuning the same chain with a quarter of its
+// contexts given another chain's transitions (a related, shifted domain). Each chain's own loss
 // on its held-out text is the floor a model can reach.
 // Budgets are Chinchilla multiples r x 20 tokens per non-embedding parameter. The constant-rate models
 // are checkpoints of one run; a WSD model of budget B branches from that run at (1 - f) B and decays the
@@ -25,29 +26,57 @@ open ModelDsl.Runtime.Training
 open ModelDsl.Runtime.FineTune
 
 type Settings =
-    { Width: int; Depth: int; Heads: int; Length: int; Batch: int; Lr: float
+    { Letters: int; Successors: int; ShiftFraction: float
+      Width: int; Depth: int; Heads: int; Length: int; Batch: int; Lr: float
       Ratios: int list; UnitSteps: int option; CorpusLetters: int
       Gammas: float list; NoiseSeeds: int64 list; EvalBatches: int
       FineTuneLr: float; FineTuneUnits: float; Seeds: int list }
 
 let full =
-    { Width = 16; Depth = 1; Heads = 2; Length = 32; Batch = 64; Lr = 3e-3
-      Ratios = [ 1; 2; 4; 8 ]; UnitSteps = None; CorpusLetters = 1_000_000
-      Gammas = [ 0.1; 0.2; 0.4; 0.8 ]; NoiseSeeds = [ 1L; 2L; 3L ]; EvalBatches = 4
-      FineTuneLr = 3e-3; FineTuneUnits = 0.5; Seeds = [ 1; 2 ] }
+    { Letters = 8; Successors = 3; ShiftFraction = 0.25
+      Width = 16; Depth = 1; Heads = 2; Length = 32; Batch = 16; Lr = 1e-2
+      Ratios = [ 1; 2; 4; 8; 16 ]; UnitSteps = None; CorpusLetters = 1_000_000
+      Gammas = [ 0.5; 1.0; 2.0; 4.0 ]; NoiseSeeds = [ 1L; 2L; 3L ]; EvalBatches = 4
+      FineTuneLr = 1e-2; FineTuneUnits = 0.5; Seeds = [ 1; 2 ] }
 
 let quick =
-    { Width = 16; Depth = 1; Heads = 2; Length = 16; Batch = 8; Lr = 3e-3
+    { Letters = 8; Successors = 3; ShiftFraction = 0.25
+      Width = 16; Depth = 1; Heads = 2; Length = 16; Batch = 8; Lr = 1e-2
       Ratios = [ 1; 2 ]; UnitSteps = Some 4; CorpusLetters = 20_000
-      Gammas = [ 0.1; 0.4 ]; NoiseSeeds = [ 1L; 2L ]; EvalBatches = 2
-      FineTuneLr = 3e-3; FineTuneUnits = 0.5; Seeds = [ 1 ] }
+      Gammas = [ 0.5; 2.0 ]; NoiseSeeds = [ 1L; 2L ]; EvalBatches = 2
+      FineTuneLr = 1e-2; FineTuneUnits = 0.5; Seeds = [ 1 ] }
 
-/// The two domains: chain 1 pre-trains, chain 2 (unrelated, same letters) is the fine-tuning shift.
-let pretrainChain, fineTuneChain = MarkovText(16, 2, 4, 1), MarkovText(16, 2, 4, 2)
 
 /// A WSD branch decays over this fraction of its budget; "constant" has no decay.
 type Decay = { Name: string; Fraction: float }
 let decays = [ { Name = "constant"; Fraction = 0.0 }; { Name = "wsd-short"; Fraction = 0.25 }; { Name = "wsd-long"; Fraction = 0.5 } ]
+
+/// The fine-tuning language: the pre-training chain with a random fraction of its order-2 contexts given
+/// the next-letter distributions of an unrelated chain, i.e. a related domain in which part of what was
+/// learnt must change and the rest stays valid.
+type ShiftedChain(original: MarkovText, other: MarkovText, fraction: float, seed: int) =
+    let letters = original.Alphabet
+    let changed = let random = System.Random(seed) in Array.init original.Contexts (fun _ -> random.NextDouble() < fraction)
+    member _.ChangedFraction = float (Array.sumBy (fun c -> if c then 1 else 0) changed) / float changed.Length
+    member _.Probability(a: int, b: int, next: int) =
+        (if changed[a * letters + b] then other else original).Probability(System.ReadOnlySpan<int>([| a; b |]), next)
+    member this.Generate(length: int, seed: int) =
+        let random = System.Random(seed)
+        let text = Array.zeroCreate<int> length
+        text[0] <- random.Next letters
+        text[1] <- random.Next letters
+        for i in 2 .. length - 1 do
+            let u = random.NextDouble()
+            let mutable next, acc = 0, this.Probability(text[i - 2], text[i - 1], 0)
+            while u >= acc && next < letters - 1 do
+                next <- next + 1
+                acc <- acc + this.Probability(text[i - 2], text[i - 1], next)
+            text[i] <- next
+        System.String(text |> Array.map (fun l -> char (int 'a' + l)))
+    /// The chain's own mean next-letter loss on positions 2.. of a text: the floor of the validation loss.
+    member this.Loss(text: string) =
+        let l i = int text[i] - int 'a'
+        (List.sum [ for i in 2 .. text.Length - 1 -> -log (this.Probability(l (i - 2), l (i - 1), l i)) ]) / float (text.Length - 2)
 
 let baseExperiment (s: Settings) (threads: int option) name corpus seed =
     Experiment.pretrain name (Model.llama (vocab = 256, width = s.Width, depth = s.Depth, heads = s.Heads) |> Model.maxSequenceLength s.Length)
@@ -82,12 +111,16 @@ let study (context: StudyContext) =
     Directory.CreateDirectory folder |> ignore
     let threads = Option.ofNullable context.Threads
     let clock = System.Diagnostics.Stopwatch.StartNew()
+    // The two domains: chain 1 pre-trains, chain 2 (unrelated, same letters) is the fine-tuning shift.
+    let pretrainChain, fineTuneChain = MarkovText(s.Letters, 2, s.Successors, 1), MarkovText(s.Letters, 2, s.Successors, 2)
     let pretrainCorpus, fineTuneCorpus = Path.Combine(folder, "pretrain.txt"), Path.Combine(folder, "finetune.txt")
     let pretrainText = pretrainChain.WriteCorpus(pretrainCorpus, s.CorpusLetters, 11)
-    let fineTuneText = fineTuneChain.WriteCorpus(fineTuneCorpus, s.CorpusLetters / 4, 12)
+    let shiftedChain = ShiftedChain(pretrainChain, fineTuneChain, s.ShiftFraction, 3)
+    let fineTuneText = shiftedChain.Generate(s.CorpusLetters / 4, 12)
+    if not (File.Exists fineTuneCorpus) || File.ReadAllText fineTuneCorpus <> fineTuneText then File.WriteAllText(fineTuneCorpus, fineTuneText)
     // The chains' own losses on the held-out tenth: the floors of the two validation losses.
     let heldOut (text: string) = text.Substring(int (floor (float text.Length * 0.9)))
-    let pretrainFloor, fineTuneFloor = pretrainChain.Loss(heldOut pretrainText), fineTuneChain.Loss(heldOut fineTuneText)
+    let pretrainFloor, fineTuneFloor = pretrainChain.Loss(heldOut pretrainText), shiftedChain.Loss(heldOut fineTuneText)
 
     // One Chinchilla unit (20 tokens per non-embedding parameter) in steps, a multiple of 4 so that
     // every branch point is a checkpoint of the constant run.
@@ -175,8 +208,8 @@ let study (context: StudyContext) =
 
     let report = StudyReport(folder, "Catastrophic overtraining: perturbation sensitivity and fine-tuning against the pre-training budget")
     report.Paragraph(
-        sprintf "Pre-training data: a random order-2 Markov chain over 16 letters (4 successors per context), %d letters as a byte-level corpus, the last tenth held out; its own loss on the held-out text is %.4f nats (the floor). Fine-tuning data: an unrelated chain of the same form (seed 2), %d letters, floor %.4f. Llama-style model, %d layers, width %d, %d heads, vocab 256, %d non-embedding parameters; sequences of %d tokens, batch %d (%d tokens per step); AdamW lr %g, weight decay 0.01. One budget unit = %d steps = %d tokens (%.1f tokens per non-embedding parameter; 20 is Chinchilla's ratio). Budgets: %s units."
-            s.CorpusLetters pretrainFloor (s.CorpusLetters / 4) fineTuneFloor s.Depth s.Width s.Heads nonEmbedding s.Length s.Batch tokensPerStep s.Lr
+        sprintf "Pre-training data: a random order-2 Markov chain over %d letters (%d successors per context), %d letters as a byte-level corpus, the last tenth held out; its own loss on the held-out text is %.4f nats (the floor). Fine-tuning data (the shifted task): the pre-training chain with %.0f%% of its contexts (drawn at random) given the next-letter distributions of an unrelated chain of the same form, %d letters, floor %.4f. Llama-style model, %d layers, width %d, %d heads, vocab 256, %d non-embedding parameters; sequences of %d tokens, batch %d (%d tokens per step); AdamW lr %g, weight decay 0.01. One budget unit = %d steps = %d tokens (%.1f tokens per non-embedding parameter; 20 is Chinchilla's ratio). Budgets: %s units."
+            s.Letters s.Successors s.CorpusLetters pretrainFloor (100.0 * shiftedChain.ChangedFraction) (s.CorpusLetters / 4) fineTuneFloor s.Depth s.Width s.Heads nonEmbedding s.Length s.Batch tokensPerStep s.Lr
             unit (unit * tokensPerStep) (float (unit * tokensPerStep) / float nonEmbedding) (String.concat ", " (List.map string s.Ratios))) |> ignore
     report.Paragraph(
         sprintf "Schedules: *constant* (warmup over the first %.2g units, then the peak rate; the models are checkpoints of one run of %d units); *wsd-short* and *wsd-long*: from the constant run's checkpoint at 0.75 B (short) or 0.5 B (long), a linear decay of the rate to 0 over the remaining 0.25 B or 0.5 B steps (fresh optimizer state). Perturbation: theta + gamma eps, eps Gaussian with each tensor's initialisation std, gamma in %s, %d noise seeds, the mean increase of the pre-training held-out loss (%d batches of 64 sequences). Fine-tuning: every model is trained on the shifted corpus for %d steps (%.2g units) at AdamW lr %g (constant after 10%% warmup, fresh optimizer); then the held-out loss on both corpora is measured. Seeds %s (initialisation and data order; the corpora are fixed)."

@@ -18,23 +18,41 @@ open ModelDsl.Runtime.Training
 open ModelDsl.Runtime.Eval
 
 type Settings =
-    { Modulus: int; Steps: int; Width: int; Depth: int; Heads: int; Lr: float
+    { Modulus: int; Steps: int; TrainingExamples: int64 option; Width: int; Depth: int; Heads: int; Lr: float
       TotalSteps: int; CheckpointEvery: int; EarlyStep: int; Alphas: float list
       Problems: int; Samples: int; Ks: int list; Seeds: int list }
 
-let full =
-    { Modulus = 5; Steps = 3; Width = 32; Depth = 2; Heads = 4; Lr = 3e-3
+/// The first full setting, kept as a pilot: five possible answers, so that 16 samples of even an
+/// untrained model nearly always contain the right one and pass@16 has no room (docs/studies/wise-ft-reasoning).
+let pilotMod5 =
+    { Modulus = 5; Steps = 3; TrainingExamples = None; Width = 32; Depth = 2; Heads = 4; Lr = 3e-3
       TotalSteps = 240; CheckpointEvery = 20; EarlyStep = 40; Alphas = [ 0.0; 0.25; 0.5; 0.75; 1.0 ]
       Problems = 128; Samples = 16; Ks = [ 1; 2; 4; 8; 16 ]; Seeds = [ 1; 2; 3 ] }
 
+let full =
+    { Modulus = 17; Steps = 3; TrainingExamples = Some 500L; Width = 32; Depth = 2; Heads = 4; Lr = 3e-3
+      TotalSteps = 600; CheckpointEvery = 50; EarlyStep = 200; Alphas = [ 0.0; 0.25; 0.5; 0.75; 1.0 ]
+      Problems = 128; Samples = 16; Ks = [ 1; 2; 4; 8; 16 ]; Seeds = [ 1; 2; 3 ] }
+
+/// MODELDSL_WISE_SETTING=pilot-mod5, pilot-mod17 (fresh problems every step) or pilot-finite (the full
+/// setting, seed 1 only) reruns a pilot of docs/studies/wise-ft-reasoning.
+let chosen () =
+    match System.Environment.GetEnvironmentVariable "MODELDSL_WISE_SETTING" with
+    | null | "" -> full
+    | "pilot-mod5" -> pilotMod5
+    | "pilot-mod17" -> { full with TrainingExamples = None; TotalSteps = 400; CheckpointEvery = 40; EarlyStep = 40; Seeds = [ 1 ] }
+    | "pilot-finite" -> { full with Seeds = [ 1 ] }
+    | name when name.StartsWith "pilot-finite-" -> { full with Seeds = [ 1 ]; TrainingExamples = Some (int64 (name.Substring 13)) }
+    | other -> failwithf "MODELDSL_WISE_SETTING: unknown setting '%s' (pilot-mod5, pilot-mod17, pilot-finite)" other
+
 let quick =
-    { Modulus = 5; Steps = 3; Width = 16; Depth = 1; Heads = 2; Lr = 3e-3
+    { Modulus = 5; Steps = 3; TrainingExamples = Some 30L; Width = 16; Depth = 1; Heads = 2; Lr = 3e-3
       TotalSteps = 6; CheckpointEvery = 2; EarlyStep = 2; Alphas = [ 0.0; 0.5; 1.0 ]
       Problems = 6; Samples = 4; Ks = [ 1; 2; 4 ]; Seeds = [ 1; 2 ] }
 
 let experiment (s: Settings) (threads: int option) seed =
     Experiment.pretrain (sprintf "sft-seed-%d" seed) (Model.llama (vocab = s.Modulus + 1, width = s.Width, depth = s.Depth, heads = s.Heads) |> Model.maxSequenceLength (2 * s.Steps + 1))
-    |> Experiment.task (Tasks.chainedArithmetic (modulus = s.Modulus, steps = s.Steps))
+    |> Experiment.task (ChainedArithmetic(Modulus = s.Modulus, Steps = s.Steps, TrainingExamples = Option.toNullable s.TrainingExamples))
     |> Experiment.optimizer (AdamW(Lr = s.Lr, WeightDecay = 0.01))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps (int64 s.TotalSteps))
@@ -63,7 +81,7 @@ let mean (xs: float list) = List.average xs
 let sd (xs: float list) = let m = mean xs in if xs.Length < 2 then nan else sqrt (List.sumBy (fun x -> (x - m) ** 2.0) xs / float (xs.Length - 1))
 
 let study (context: StudyContext) =
-    let s = if context.Quick then quick else full
+    let s = if context.Quick then quick else chosen ()
     let folder = context.CreateFolder "wise-ft-reasoning"
     let threads = Option.ofNullable context.Threads
     let kMax = List.max s.Ks
@@ -88,9 +106,15 @@ let study (context: StudyContext) =
 
     let report = StudyReport(folder, "WiSE-FT for reasoning: diversity collapse and interpolating early and late checkpoints")
     report.Paragraph(
-        sprintf "Chained sums mod %d over %d operands with chain of thought, trained from scratch (the supervised stage; there is no separate pre-training). Llama-style model, %d layers, width %d, %d heads; AdamW lr %g (weight decay 0.01), constant schedule after 5%% warmup, batch 64, %d steps, a checkpoint every %d steps. Seeds %s; the seed drives initialisation, data order, the held-out problems and the samples. Every checkpoint and every mix theta = (1 - alpha) theta(step %d) + alpha theta(step %d) is scored on %d held-out problems (drawn with replacement from the task's %d distinct problems) with %d samples each at temperature 1: unbiased pass@k, maj@k, Best@k by summed log-probability, the mean and variance of the per-problem pass rate rho, and the fraction of distinct final answers among the samples."
-            s.Modulus s.Steps s.Depth s.Width s.Heads s.Lr s.TotalSteps s.CheckpointEvery
-            (String.concat ", " (List.map string s.Seeds)) s.EarlyStep s.TotalSteps s.Problems (pown s.Modulus s.Steps) s.Samples) |> ignore
+        sprintf "Chained sums mod %d over %d operands with chain of thought, trained from scratch (the supervised stage; there is no separate pre-training) on %s. Llama-style model, %d layers, width %d, %d heads; AdamW lr %g (weight decay 0.01), constant schedule after 5%% warmup, batch 64, %d steps, a checkpoint every %d steps. Seeds %s; the seed drives initialisation, the training set, data order, the held-out problems and the samples. Every checkpoint and every mix theta = (1 - alpha) theta(step %d) + alpha theta(step %d) is scored on %d held-out problems%s with %d samples each at temperature 1: unbiased pass@k, maj@k, Best@k by summed log-probability, the mean and variance of the per-problem pass rate rho, and the fraction of distinct final answers among the samples. For scale: a model that guesses the final answer uniformly has pass@1 %s and pass@%d %s."
+            s.Modulus s.Steps
+            (match s.TrainingExamples with
+             | Some n -> sprintf "a fixed training set of %d distinct problems (of the %d possible)" n (pown s.Modulus s.Steps)
+             | None -> sprintf "fresh problems at every step (all %d possible problems recur)" (pown s.Modulus s.Steps))
+            s.Depth s.Width s.Heads s.Lr s.TotalSteps s.CheckpointEvery
+            (String.concat ", " (List.map string s.Seeds)) s.EarlyStep s.TotalSteps s.Problems
+            (match s.TrainingExamples with Some _ -> " (outside the training set, drawn with replacement)" | None -> " (drawn with replacement)")
+            s.Samples (StudyReport.Number (1.0 / float s.Modulus)) kMax (StudyReport.Number (1.0 - (1.0 - 1.0 / float s.Modulus) ** float kMax))) |> ignore
 
     // The trajectory: every checkpoint of every seed.
     report.Paragraph("## Claim 1: pass@1 rises during training while pass@k at large k peaks early\n\nEvery checkpoint of every seed:") |> ignore
