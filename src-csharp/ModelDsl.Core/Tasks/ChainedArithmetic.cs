@@ -19,7 +19,9 @@ public sealed record ChainedArithmetic : TaskSpec
     public int Steps { get; init; } = 4;
     public bool ChainOfThought { get; init; } = true;
     /// <summary>Size of a fixed training set of distinct problems (held-out problems are drawn outside
-    /// it); null draws fresh problems at every step. A finite set lets supervised training overfit.</summary>
+    /// it); null draws fresh problems at every step. A finite set lets supervised training overfit.
+    /// Left out of the JSON when null, so that specs (and the runs that store them) written before it stay the same.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public long? TrainingExamples { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
