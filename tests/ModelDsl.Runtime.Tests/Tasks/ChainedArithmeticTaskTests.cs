@@ -65,4 +65,15 @@ public class ChainedArithmeticTaskTests
         Assert.Contains("task.trainingExamples", error.Message);
         new ChainedArithmetic { Modulus = 5, Steps = 2, TrainingExamples = 12 }.EnsureValid();
     }
+
+    [Fact]
+    public void TheTrainingSetSizeRoundTripsThroughJsonAndIsLeftOutWhenNull()
+    {
+        var withSet = new ChainedArithmetic { Modulus = 17, Steps = 3, TrainingExamples = 500 };
+        var json = ModelDsl.Core.Json.SpecJson.Serialize<TaskSpec>(withSet);
+        Assert.Contains("\"trainingExamples\": 500", json);
+        Assert.Equal(withSet, ModelDsl.Core.Json.SpecJson.Deserialize<TaskSpec>(json));
+        // Specs written before the field existed serialise exactly as before.
+        Assert.DoesNotContain("trainingExamples", ModelDsl.Core.Json.SpecJson.Serialize<TaskSpec>(withSet with { TrainingExamples = null }));
+    }
 }
