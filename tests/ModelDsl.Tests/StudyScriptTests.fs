@@ -147,8 +147,28 @@ let tests =
         test "wise_ft_reasoning --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "wise_ft_reasoning.fsx" folder
-                Expect.stringContains text "| alpha | pass@1 | pass@4 | maj@4 | Best@4 | mean rho | Var rho |" "alpha sweep table"
-                Expect.stringContains text "| start (alpha) | greedy accuracy | pass@1 | pass@4 |" "RL table"
-                Expect.stringContains text "Claim (an interior alpha" "the claim is assessed"
+                Expect.stringContains text "| seed | step | pass@1 | pass@2 | pass@4 | mean rho | Var rho | distinct answers |" "trajectory table"
+                Expect.stringContains text "| seed | alpha | pass@1 | pass@2 | pass@4 | maj@4 | Best@4 | mean rho | Var rho | distinct answers |" "alpha sweep table"
+                Expect.stringContains text "| claim | per-seed evidence | mean ± sd | verdict |" "verdict table"
+                for seed in [ 1; 2 ] do
+                    Expect.stringContains text (sprintf "| %d | 0.5 |" seed) $"seed {seed} has the alpha 0.5 mix"
+                Expect.stringContains text "![histogram of rho" "rho histograms are linked"
+        }
+
+        test "overtraining --quick writes its report and resumes" {
+            withFolder <| fun folder ->
+                let text = runQuick "overtraining.fsx" folder
+                for schedule in [ "constant"; "wsd-short"; "wsd-long" ] do
+                    for budget in [ 1; 2 ] do
+                        Expect.stringContains text (sprintf "| %s | %d |" schedule budget) $"a row for {schedule} at {budget} units"
+                Expect.stringContains text "| claim | schedule | per-seed evidence | verdict |" "verdict table"
+                let points = Directory.GetFiles(folder, "point.txt", SearchOption.AllDirectories)
+                Expect.equal points.Length 6 "3 schedules x 2 budgets measured"
+                // A second invocation on the same folder reads every measurement back and writes the same tables.
+                let stamps = points |> Array.map File.GetLastWriteTimeUtc
+                let again = runQuick "overtraining.fsx" folder
+                Expect.equal (points |> Array.map File.GetLastWriteTimeUtc) stamps "measurements are not repeated"
+                let tables (t: string) = t.Split('\n') |> Array.filter (fun line -> line.StartsWith "|") |> Array.filter (fun l -> not (l.Contains "Wall time"))
+                Expect.equal (tables again) (tables text) "the resumed report has the same tables"
         }
     ]

@@ -18,6 +18,11 @@ public sealed record ChainedArithmetic : TaskSpec
     public int Modulus { get; init; } = 10;
     public int Steps { get; init; } = 4;
     public bool ChainOfThought { get; init; } = true;
+    /// <summary>Size of a fixed training set of distinct problems (held-out problems are drawn outside
+    /// it); null draws fresh problems at every step. A finite set lets supervised training overfit.
+    /// Left out of the JSON when null, so that specs (and the runs that store them) written before it stay the same.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public long? TrainingExamples { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public int Separator => Modulus;
@@ -31,5 +36,11 @@ public sealed record ChainedArithmetic : TaskSpec
     {
         v.Require(Modulus >= 2 && Modulus <= MaxModulus, $"{path}.modulus", $"{Modulus} must lie in [2, {MaxModulus}]");
         v.Require(Steps >= 1, $"{path}.steps", $"{Steps} must be at least 1");
+        if (TrainingExamples is { } n)
+        {
+            var problems = Math.Pow(Modulus, Steps);
+            v.Require(n >= 1 && n <= problems / 2, $"{path}.trainingExamples",
+                $"{n} must lie in [1, half of the {Modulus}^{Steps} = {problems} possible problems], so that held-out problems exist outside it");
+        }
     }
 }

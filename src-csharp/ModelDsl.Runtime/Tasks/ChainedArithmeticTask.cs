@@ -11,17 +11,35 @@ namespace ModelDsl.Runtime.Tasks;
 [Implements(typeof(ChainedArithmetic))]
 public sealed class ChainedArithmeticTask : ITask
 {
-    private const long TrainingStream = 1, ValidationStream = 3, EvalStream = 4;
+    private const long TrainingStream = 1, TrainingSetStream = 2, ValidationStream = 3, EvalStream = 4;
 
     private readonly ChainedArithmetic spec;
     private readonly int seed;
+    private readonly long[][]? trainingSet;
+    private readonly HashSet<string>? trainingKeys;
 
     public ChainedArithmeticTask(ChainedArithmetic spec, int seed)
     {
         spec.EnsureValid();
         this.spec = spec;
         this.seed = seed;
+        if (spec.TrainingExamples is { } count)
+        {
+            // Distinct problems, so that the count is the number of different training examples; the
+            // validation ensures at most half of all problems, so held-out ones remain.
+            trainingSet = new long[count][];
+            trainingKeys = [];
+            var random = SeededRandom.For(seed, TrainingSetStream);
+            for (long i = 0; i < count;)
+            {
+                var operands = Draw(random);
+                if (trainingKeys.Add(Key(operands))) trainingSet[i++] = operands;
+            }
+        }
     }
+
+    /// <summary>The fixed training problems' operands, or null when every step draws fresh ones.</summary>
+    public IReadOnlyList<long[]>? TrainingSet => trainingSet;
 
     public TaskSpec Spec => spec;
     public int VocabularySize => spec.VocabularySize();
@@ -56,17 +74,25 @@ public sealed class ChainedArithmeticTask : ITask
         return [.. operands, spec.Separator, .. spec.ChainOfThought ? sums : [sums[^1]]];
     }
 
-    public Batch TrainBatch(long step, int microIndex, int size) =>
-        MakeBatch(SeededRandom.For(seed, TrainingStream, step, microIndex), size);
+    public Batch TrainBatch(long step, int microIndex, int size)
+    {
+        var random = SeededRandom.For(seed, TrainingStream, step, microIndex);
+        return MakeBatch(Enumerable.Range(0, size).Select(_ => trainingSet is null ? Draw(random) : trainingSet[random.NextInt64(trainingSet.Length)]));
+    }
 
-    public Batch ValidationBatch(int index, int size) => MakeBatch(SeededRandom.For(seed, ValidationStream, index), size);
+    /// <summary>Held-out sequences (outside the training set when there is one).</summary>
+    public Batch ValidationBatch(int index, int size)
+    {
+        var random = SeededRandom.For(seed, ValidationStream, index);
+        return MakeBatch(Enumerable.Range(0, size).Select(_ => DrawHeldOut(random)));
+    }
 
     public IReadOnlyList<Problem> EvalProblems(int count)
     {
         var random = SeededRandom.For(seed, EvalStream);
         return Enumerable.Range(0, count).Select(_ =>
         {
-            var sequence = Sequence(Draw(random));
+            var sequence = Sequence(DrawHeldOut(random));
             return new Problem(sequence[..(spec.Steps + 1)], sequence[(spec.Steps + 1)..]);
         }).ToList();
     }
@@ -75,9 +101,19 @@ public sealed class ChainedArithmeticTask : ITask
     public bool Verify(Problem problem, ReadOnlySpan<long> completion) =>
         completion.Length >= CompletionLength && completion[CompletionLength - 1] == FinalAnswer(problem);
 
-    private Batch MakeBatch(Random random, int size) =>
-        SequenceBatch.NextToken(Enumerable.Range(0, size).Select(_ => Sequence(Draw(random))).ToList(),
-            (_, t) => t >= spec.Steps);
+    private Batch MakeBatch(IEnumerable<long[]> operands) =>
+        SequenceBatch.NextToken(operands.Select(Sequence).ToList(), (_, t) => t >= spec.Steps);
 
     private long[] Draw(Random random) => Enumerable.Range(0, spec.Steps).Select(_ => (long)random.Next(spec.Modulus)).ToArray();
+
+    private long[] DrawHeldOut(Random random)
+    {
+        while (true)
+        {
+            var operands = Draw(random);
+            if (trainingKeys is null || !trainingKeys.Contains(Key(operands))) return operands;
+        }
+    }
+
+    private static string Key(long[] operands) => string.Join(",", operands);
 }
