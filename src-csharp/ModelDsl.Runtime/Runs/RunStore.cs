@@ -29,7 +29,10 @@ public sealed class RunStore : IDisposable
         // No connection pooling: a closed store must release the file (tests delete folders).
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
         connection.Open();
+        // Concurrent writers (a sweep's array tasks on a cluster) wait for each other's short
+        // transactions instead of failing; WAL lets readers go on while one writes.
         Execute(connection, """
+            PRAGMA busy_timeout = 60000;
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS sweeps (
                 id TEXT PRIMARY KEY,
