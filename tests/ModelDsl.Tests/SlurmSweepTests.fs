@@ -165,4 +165,30 @@ let tests =
                         if key <> cancelledKey then Expect.equal afterRerun[key] value "finished runs are not trained again"
                     Expect.equal (ledgerLines folder).Length 5 "one more task in the ledger"))
         }
+    
+        test "a rerun after the submitting process stopped waits for the tasks still queued instead of submitting them again" {
+            withCluster (fun () ->
+                withFolder (fun root ->
+                    let spec = sweep "slurm-adopt"
+                    let folder = Path.Combine(root, spec.Name)
+                    use stop = new CancellationTokenSource()
+                    let first =
+                        System.Threading.Tasks.Task.Run<int * string>(Func<int * string>(fun () ->
+                            captured (fun () -> SweepCommand.runSweepOn (slurm ()) spec (Some root) None stop.Token)))
+                    let deadline = DateTime.UtcNow.AddMinutes 2.0
+                    while (ledgerLines folder).Length < 4 && not first.IsCompleted && DateTime.UtcNow < deadline do Thread.Sleep 50
+                    // The submitter goes away right after submitting; its job runs on.
+                    stop.Cancel()
+                    Expect.throwsT<AggregateException> (fun () -> first.Result |> ignore) "the first submitter stopped waiting"
+                    let ledger = ledgerLines folder
+                    Expect.equal ledger.Length 4 "the array was submitted"
+                    let lastTask = ledger[3].Split('\t')
+                    let code, output = captured (fun () -> SweepCommand.runSweepOn (slurm ()) spec (Some root) None CancellationToken.None)
+                    Expect.equal code 0 $"the rerun completes the sweep:\n{output}"
+                    // Two CPUs: the last two tasks cannot have started, let alone finished, when the rerun asks.
+                    Expect.stringContains output $"waiting for task {lastTask[0]}_{lastTask[1]}" "the queued task is waited for"
+                    Expect.isFalse (output.Contains "submitted job") "nothing is submitted again"
+                    Expect.equal (ledgerLines folder).Length 4 "the ledger is unchanged"
+                    for KeyValue(_, (status, _, _, _)) in results folder spec.Name do Expect.equal status RunStoreStatus.Finished "every run finished"))
+        }
     ]
