@@ -30,7 +30,8 @@ public sealed class SlurmSweepBackend : ISweepBackend
     {
         var ledger = new SlurmJobLedger(context.Directory);
         var jobName = JobName(context.Spec.Name);
-        var queued = WaitForQueue(jobName, context.Options.Cancellation);
+        // Before submitting anything, an unreachable cluster is reported soon rather than waited for.
+        var queued = WaitForQueue(jobName, context.Options.Cancellation, attempts: 3);
         var submitted = ledger.LatestTasks();
 
         // Points whose last task is still queued or running are waited for; the others are submitted.
@@ -94,7 +95,7 @@ public sealed class SlurmSweepBackend : ISweepBackend
         var lost = new List<SlurmLostTask>();
         while (true)
         {
-            var queued = WaitForQueue(jobName, context.Options.Cancellation);
+            var queued = WaitForQueue(jobName, context.Options.Cancellation, attempts: 12);
             foreach (var point in points)
             {
                 if (results.ContainsKey(point.Key) || lost.Any(l => l.Point.Key == point.Key)) continue;
@@ -121,13 +122,13 @@ public sealed class SlurmSweepBackend : ISweepBackend
     }
 
     /// <summary>The queue; a few failed attempts in a row are waited out (a busy controller), more end the wait.</summary>
-    private IReadOnlyDictionary<string, string> WaitForQueue(string jobName, CancellationToken cancellation)
+    private IReadOnlyDictionary<string, string> WaitForQueue(string jobName, CancellationToken cancellation, int attempts)
     {
         for (var attempt = 1; ; attempt++)
         {
             if (SlurmCommands.QueuedTasks(jobName, out var problem) is { } queued) return queued;
-            if (attempt == 12)
-                throw new SlurmException($"{problem} ({attempt} attempts); submitted jobs keep running, and running the sweep again picks them up");
+            if (attempt == attempts)
+                throw new SlurmException($"{problem} ({attempt} attempts); any submitted jobs keep running, and a rerun of the sweep picks them up");
             Say($"{problem}; asking again");
             Sleep(cancellation);
         }
