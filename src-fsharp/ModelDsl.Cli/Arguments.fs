@@ -77,6 +77,11 @@ type SweepArguments =
     | [<MainCommand; ExactlyOnce>] File of path: string
     | Sweeps_Dir of directory: string
     | Threads of count: int
+    | Backend of name: string
+    | Partition of name: string
+    | Time of limit: string
+    | Cpus of count: int
+    | Gpus of count: int
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -84,6 +89,20 @@ type SweepArguments =
             | File _ -> "sweep script (.fsx binding `sweep`) or sweep spec (.json)"
             | Sweeps_Dir _ -> "folder that holds sweep folders (default: runs/sweeps)"
             | Threads _ -> "libtorch CPU threads for every run (does not change results, so a resume may differ)"
+            | Backend _ -> "local (default: train here, one run at a time) or slurm (each round as an sbatch job array)"
+            | Partition _ -> "slurm: the partition to submit to"
+            | Time _ -> "slurm: each task's time limit (30, 1:00:00, 2-0)"
+            | Cpus _ -> "slurm: CPUs per task (also the task's libtorch threads unless the spec or --threads sets them)"
+            | Gpus _ -> "slurm: GPUs per task"
+
+/// The hidden command a Slurm array task runs: one sweep point, recorded in the sweep's run store.
+type SweepTaskArguments =
+    | [<MainCommand; ExactlyOnce>] Point of sweep_dir: string * key: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Point _ -> "the sweep folder and the run key of a point written under its points/"
 
 type ReportArguments =
     | [<MainCommand; ExactlyOnce>] Sweep of sweep: string
@@ -131,6 +150,7 @@ type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArguments>
     | [<CliPrefix(CliPrefix.None)>] Interpolate of ParseResults<InterpolateArguments>
     | [<CliPrefix(CliPrefix.None)>] Tokenizer of ParseResults<TokenizerArguments>
+    | [<CliPrefix(CliPrefix.None); Hidden>] Sweep_Task of ParseResults<SweepTaskArguments>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -145,3 +165,4 @@ type CliArguments =
             | Interpolate _ -> "WiSE-FT: interpolate the weights of two trained models into a new run directory"
             | Report _ -> "table (arm x ratio: best loss, hyperparameters, speedup) and plots of a sweep"
             | Tokenizer _ -> "learn a byte-level BPE vocabulary from a text file (for textCorpus with tokenizer bpe)"
+            | Sweep_Task _ -> "train one point of a sweep submitted to Slurm (run by its array tasks)"

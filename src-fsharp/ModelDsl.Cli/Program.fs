@@ -29,8 +29,17 @@ let private dispatch (command: CliArguments) =
             overrides (arguments.TryGetResult QuickstartArguments.Steps, arguments.TryGetResult QuickstartArguments.Device, arguments.TryGetResult QuickstartArguments.Threads)
         Quickstart.execute (arguments.TryGetResult QuickstartArguments.Runs_Dir) options
     | Sweep arguments ->
+        let backend: SweepCommand.BackendChoice =
+            { Name = arguments.GetResult(SweepArguments.Backend, defaultValue = "local")
+              Partition = arguments.TryGetResult SweepArguments.Partition
+              Time = arguments.TryGetResult SweepArguments.Time
+              Cpus = arguments.TryGetResult SweepArguments.Cpus
+              Gpus = arguments.TryGetResult SweepArguments.Gpus }
         SweepCommand.execute (arguments.GetResult SweepArguments.File) (arguments.TryGetResult SweepArguments.Sweeps_Dir)
-            (arguments.TryGetResult SweepArguments.Threads)
+            (arguments.TryGetResult SweepArguments.Threads) backend
+    | Sweep_Task arguments ->
+        let directory, key = arguments.GetResult SweepTaskArguments.Point
+        SweepCommand.executeTask directory key
     | Report arguments ->
         SweepCommand.executeReport (arguments.GetResult ReportArguments.Sweep) (arguments.TryGetResult ReportArguments.Sweeps_Dir)
     | Tokenizer arguments ->

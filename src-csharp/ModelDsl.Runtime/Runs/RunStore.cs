@@ -43,8 +43,11 @@ public sealed class RunStore : IDisposable
         return new RunStore(connection) { DatabasePath = full };
     }
 
+    // Concurrent writers (a sweep's array tasks on a cluster) wait for each other's short
+    // transactions instead of failing; WAL lets readers go on while one writes.
     private static void CreateTables(SqliteConnection connection) =>
         Execute(connection, """
+            PRAGMA busy_timeout = 60000;
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS sweeps (
                 id TEXT PRIMARY KEY,

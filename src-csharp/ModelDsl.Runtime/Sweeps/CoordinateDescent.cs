@@ -13,6 +13,18 @@ public static class CoordinateDescent
         Func<GridPoint, double> objective)
     {
         ArgumentNullException.ThrowIfNull(objective);
+        return RunInRounds(gridSizes, start, tieThreshold, divergence, points => points.Select(objective).ToList());
+    }
+
+    /// <summary>
+    /// The same search with the objective asked a round at a time: the start point, then the
+    /// not-yet-run neighbours of each point the search stands on, so that a round's runs can train
+    /// in parallel. The decisions and the order of the evaluations are those of <see cref="Run"/>.
+    /// </summary>
+    public static SearchOutcome RunInRounds(IReadOnlyList<int> gridSizes, GridPoint start, double tieThreshold, DivergenceRule divergence,
+        Func<IReadOnlyList<GridPoint>, IReadOnlyList<double>> evaluateRound)
+    {
+        ArgumentNullException.ThrowIfNull(evaluateRound);
         if (start.Dimensions != gridSizes.Count)
             throw new ArgumentException($"start {start} has {start.Dimensions} indices for {gridSizes.Count} axes", nameof(start));
         for (var axis = 0; axis < gridSizes.Count; axis++)
@@ -22,23 +34,31 @@ public static class CoordinateDescent
 
         var evaluations = new List<PointEvaluation>();
         var known = new Dictionary<GridPoint, PointEvaluation>();
-        PointEvaluation Evaluate(GridPoint point)
+        List<PointEvaluation> Evaluate(IReadOnlyList<GridPoint> points)
         {
-            if (known.TryGetValue(point, out var done)) return done;
-            var loss = objective(point);
-            var result = new PointEvaluation(point, loss, divergence.IsDiverged(loss));
-            known[point] = result;
-            evaluations.Add(result);
-            return result;
+            var fresh = points.Where(p => !known.ContainsKey(p)).Distinct().ToList();
+            if (fresh.Count > 0)
+            {
+                var losses = evaluateRound(fresh);
+                if (losses.Count != fresh.Count)
+                    throw new InvalidOperationException($"the objective returned {losses.Count} losses for a round of {fresh.Count} points");
+                for (var i = 0; i < fresh.Count; i++)
+                {
+                    var result = new PointEvaluation(fresh[i], losses[i], divergence.IsDiverged(losses[i]));
+                    known[fresh[i]] = result;
+                    evaluations.Add(result);
+                }
+            }
+            return points.Select(p => known[p]).ToList();
         }
         // Diverged points rank below every finite loss and never become the current point by merit.
         static double Rank(PointEvaluation e) => e.Diverged ? double.PositiveInfinity : e.Loss;
 
-        var current = Evaluate(start);
+        var current = Evaluate([start])[0];
         var path = new List<GridPoint> { start };
         while (true)
         {
-            var neighbours = current.Point.Neighbours(gridSizes).Select(Evaluate).ToList();
+            var neighbours = Evaluate(current.Point.Neighbours(gridSizes).ToList());
             // Ties (improvements below the threshold) keep the current point; among real
             // improvements the lowest loss wins, the earliest neighbour on equal losses.
             var candidates = neighbours.Where(n => !n.Diverged &&

@@ -29,11 +29,14 @@ public sealed class SweepOptions
     public CancellationToken Cancellation { get; init; }
     /// <summary>Trains one experiment; the trainer by default (replaceable to test the sweep logic without training).</summary>
     public Func<ExperimentSpec, TrainOptions, TrainResult> Train { get; init; } = (spec, options) => Trainer.Run(spec, options);
+    /// <summary>Where the runs train: in this process (the default) or as jobs of a cluster scheduler.</summary>
+    public ISweepBackend Backend { get; init; } = LocalSweepBackend.Instance;
 }
 
 /// <summary>
 /// Runs a sweep: for every budget and arm, the arm's search over its grid, each point trained once
-/// into its own run directory and recorded in the run store. Running the same sweep again resumes
+/// into its own run directory (by the options' backend, a round of points at a time) and recorded
+/// in the run store. Running the same sweep again resumes
 /// it: finished and diverged points are read from the store, interrupted ones continue from their
 /// checkpoints, and the deterministic search replays the same decisions up to where it stopped.
 /// </summary>
@@ -49,23 +52,25 @@ public static class SweepRunner
         using var store = RunStore.Open(directory.DatabasePath);
         store.RecordSweep(spec.Name, SpecJson.Serialize(spec));
         var divergence = new DivergenceRule(spec.DivergenceLoss);
+        var context = new SweepContext(spec, directory, store, divergence, options);
 
         var results = new List<SweepArmResult>();
         foreach (var ratio in spec.Budgets())
             foreach (var arm in spec.Arms)
             {
                 var runs = new Dictionary<GridPoint, RunStoreEntry>();
-                double Objective(GridPoint point)
+                IReadOnlyList<double> Round(IReadOnlyList<GridPoint> points)
                 {
-                    var run = RunPoint(spec, arm, ratio, point, directory, store, divergence, options);
-                    runs[point] = run;
-                    return run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
+                    var entries = RunRound(context, arm, ratio, points);
+                    for (var i = 0; i < points.Count; i++) runs[points[i]] = entries[i];
+                    return entries.Select(run => run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN).ToList();
                 }
                 var sizes = arm.GridSizes;
                 var outcome = arm.Search switch
                 {
-                    CoordinateDescentSearch search => CoordinateDescent.Run(sizes, new GridPoint(search.StartPoint(sizes)), search.TieThreshold, divergence, Objective),
-                    Core.Sweeps.GridSearch => GridSearchRunner.Run(sizes, divergence, Objective),
+                    CoordinateDescentSearch search =>
+                        CoordinateDescent.RunInRounds(sizes, new GridPoint(search.StartPoint(sizes)), search.TieThreshold, divergence, Round),
+                    Core.Sweeps.GridSearch => GridSearchRunner.RunInRounds(sizes, divergence, Round),
                     var other => throw new NotSupportedException($"search {other.GetType().Name} is not implemented"),
                 };
                 results.Add(new SweepArmResult(arm.Label, ratio, outcome, outcome.Best is { } best ? runs[best] : null));
@@ -73,70 +78,37 @@ public static class SweepRunner
         return new SweepResult(directory.Path, results);
     }
 
-    /// <summary>Trains one grid point, or returns its stored result when it already finished or diverged.</summary>
-    private static RunStoreEntry RunPoint(SweepSpec sweep, SweepArm arm, double? ratio, GridPoint point, SweepDirectory directory,
-        RunStore store, DivergenceRule divergence, SweepOptions options)
+    /// <summary>
+    /// One round of a search: the stored result of each point that already finished or diverged,
+    /// the backend's for the others (each configuration trained once even when two points share it).
+    /// </summary>
+    private static IReadOnlyList<RunStoreEntry> RunRound(SweepContext context, SweepArm arm, double? ratio, IReadOnlyList<GridPoint> points)
+    {
+        var prepared = points.Select(point => Prepare(context, arm, ratio, point)).ToList();
+        var known = new Dictionary<string, RunStoreEntry>();
+        var pending = new List<SweepPoint>();
+        foreach (var point in prepared)
+        {
+            if (known.ContainsKey(point.Key) || pending.Any(p => p.Key == point.Key)) continue;
+            if (context.Store.Find(point.Key) is { Status: RunStoreStatus.Finished or RunStoreStatus.Diverged } done) known[point.Key] = done;
+            else pending.Add(point);
+        }
+        if (pending.Count > 0)
+        {
+            var ran = context.Options.Backend.RunRound(context, pending);
+            if (ran.Count != pending.Count)
+                throw new InvalidOperationException($"the sweep backend returned {ran.Count} results for {pending.Count} runs");
+            for (var i = 0; i < pending.Count; i++) known[pending[i].Key] = ran[i];
+        }
+        return prepared.Select(point => known[point.Key]).ToList();
+    }
+
+    private static SweepPoint Prepare(SweepContext context, SweepArm arm, double? ratio, GridPoint point)
     {
         var experiment = arm.Resolve(point.Indices, ratio);
         var key = RunStore.KeyOf(experiment);
         var values = arm.Describe(point.Indices);
-        if (store.Find(key) is { Status: RunStoreStatus.Finished or RunStoreStatus.Diverged } done) return done;
-
-        var runPath = directory.RunPath(arm.Label, ratio, values, key);
-        var resuming = System.IO.Directory.Exists(Path.Combine(runPath, "checkpoints"));
-        store.MarkRunning(key, sweep.Name, arm.Label, ratio, point.Indices, values, runPath);
-        options.OnRunStart?.Invoke(new SweepRunStart(arm.Label, ratio, RunStore.DescribeValues(values), runPath, resuming));
-
-        var errors = experiment.Validate();
-        if (errors.Count > 0)
-            // A combination of individually valid values can still break a rule (warmup + decay > 1).
-            return Finish(store, key, RunStoreStatus.Failed, null, null, null, null, new SpecValidationException(errors).Message, options);
-
-        var nonFiniteLoss = false;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(options.Cancellation);
-        var trainOptions = new TrainOptions
-        {
-            RunDirectory = runPath,
-            Cancellation = stop.Token,
-            OnEval = options.OnEval,
-            OnProgress = progress =>
-            {
-                options.OnProgress?.Invoke(progress);
-                // A NaN or infinite training loss never recovers: stop the run early as diverged.
-                if (!double.IsFinite(progress.Loss))
-                {
-                    nonFiniteLoss = true;
-                    stop.Cancel();
-                }
-            },
-        };
-        try
-        {
-            var result = options.Train(experiment, trainOptions);
-            if (result.Divergence is { } stopped)
-                // The divergence policy stopped the run: a result, recorded once and never retrained.
-                return Finish(store, key, RunStoreStatus.Diverged, null, result.FinalTrainLoss, result.Steps, result.Elapsed.TotalSeconds,
-                    stopped.Message, options);
-            var loss = result.FinalEval.ValidationLoss;
-            var status = divergence.IsDiverged(loss) ? RunStoreStatus.Diverged : RunStoreStatus.Finished;
-            return Finish(store, key, status, loss, result.FinalTrainLoss, result.Steps, result.Elapsed.TotalSeconds, null, options);
-        }
-        catch (OperationCanceledException) when (nonFiniteLoss && !options.Cancellation.IsCancellationRequested)
-        {
-            return Finish(store, key, RunStoreStatus.Diverged, null, null, null, null, "training loss became non-finite", options);
-        }
-        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
-        {
-            return Finish(store, key, RunStoreStatus.Failed, null, null, null, null, $"{e.GetType().Name}: {e.Message}", options);
-        }
-    }
-
-    private static RunStoreEntry Finish(RunStore store, string key, RunStoreStatus status, double? loss, double? trainLoss, long? steps,
-        double? seconds, string? error, SweepOptions options)
-    {
-        store.Complete(key, status, loss, trainLoss, steps, seconds, error);
-        var run = store.Find(key)!;
-        options.OnRunEnd?.Invoke(run);
-        return run;
+        return new SweepPoint(context.Spec.Name, arm.Label, ratio, point.Indices, values, key,
+            context.Directory.RunPath(arm.Label, ratio, values, key), experiment);
     }
 }
