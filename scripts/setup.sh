@@ -19,6 +19,7 @@ if [ "${major:-0}" -lt 10 ]; then
 fi
 
 scripts/ensure-native.sh
+scripts/ensure-mpi.sh
 
 target=${1:-ModelDsl.sln}
 state="$root/.setup"

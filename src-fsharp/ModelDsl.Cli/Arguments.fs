@@ -12,11 +12,13 @@ type RunArguments =
     | Quick
     | Run_Dir of directory: string
     | From_Scratch
+    | Data_Parallel
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | File _ -> "experiment script (.fsx) or run spec (.json)"
+            | Data_Parallel -> "require a data-parallel job (mpirun -np R ...; detected without this flag): fail outside mpirun"
             | Quick -> "run a study script's quick (test-sized) variant"
             | Run_Dir _ -> "train into this run directory (resumed when it holds checkpoints of the same spec)"
             | From_Scratch -> "train anew when the run directory's checkpoints are all unusable (corrupt or of another spec)"

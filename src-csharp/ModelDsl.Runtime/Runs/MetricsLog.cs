@@ -11,13 +11,22 @@ namespace ModelDsl.Runtime.Runs;
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    private readonly FileStream stream;
+    private readonly Stream stream;
 
     private MetricsLog(string path, FileMode mode)
     {
         Path = path;
         stream = new FileStream(path, mode, FileAccess.Write, FileShare.Read, bufferSize: 1);
     }
+
+    private MetricsLog(string path, Stream stream)
+    {
+        Path = path;
+        this.stream = stream;
+    }
+
+    /// <summary>A log that writes nothing: a data-parallel replica other than 0 (replica 0 writes the run's log).</summary>
+    public static MetricsLog Discarding() => new("", Stream.Null);
 
     public string Path { get; }
 
