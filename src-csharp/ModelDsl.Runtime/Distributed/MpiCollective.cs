@@ -101,7 +101,7 @@ public sealed class MpiCollective : ICollective
 
     private (IntPtr Datatype, int Width) TypeOf(Tensor values, string what)
     {
-        if (values.device_type != DeviceType.CPU)
+        if (values.device_type != TorchSharp.DeviceType.CPU)
             throw new NotSupportedException($"MPI {what}: the tensor is on {values.device}; this build reduces host tensors (a GPU build uses NCCL)");
         if (!values.is_contiguous())
             throw new ArgumentException($"MPI {what}: the tensor must be contiguous");

@@ -6,6 +6,7 @@ using ModelDsl.Runtime.Tasks;
 using ModelDsl.Runtime.Training;
 using Xunit;
 using static TorchSharp.torch;
+using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
 
 namespace ModelDsl.Runtime.Tests.Distributed;
 
@@ -65,8 +66,8 @@ public sealed class GlobalBatchShareTests
         var task = TaskFactory.Create(new FlipFlop(), 5);
         var batch = task.TrainBatch(0, 0, 6);
         var parts = Enumerable.Range(0, 3).Select(r => GlobalBatchShare.Of([batch], r, 3).Local[0]).ToList();
-        Assert.True(cat(parts.Select(p => p.Inputs).ToList(), 0).equal(batch.Inputs).item<bool>());
-        Assert.True(cat(parts.Select(p => p.LossMask).ToList(), 0).equal(batch.LossMask).item<bool>());
+        Assert.True(cat(parts.Select(p => p.Inputs).ToList(), 0).eq(batch.Inputs).all().item<bool>());
+        Assert.True(cat(parts.Select(p => p.LossMask).ToList(), 0).eq(batch.LossMask).all().item<bool>());
         var whole = GlobalBatchShare.Whole([batch]);
         Assert.All(parts.Select((_, r) => GlobalBatchShare.Of([batch], r, 3)), s => Assert.Equal(whole.MaskedTokens, s.MaskedTokens));
     }
