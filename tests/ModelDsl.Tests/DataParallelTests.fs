@@ -79,7 +79,7 @@ let private writeSpec folder (s: ExperimentSpec) =
 
 /// Micro-batches of 4 rows (2 per rank), two per step: the global batch is 8 sequences. float64, so
 /// that the replicas' different summation order stays far below the tolerance.
-let private training (steps: int64) =
+let private trainingEvaluatedEvery (evalEvery: int) (steps: int64) =
     Training.TrainingSpec(
         Optimizer = Training.AdamW(Lr = 1e-2),
         Budget = Training.StepBudget(steps),
@@ -87,13 +87,18 @@ let private training (steps: int64) =
         MicroBatch = 4,
         Precision = Training.Precision.Float64,
         ClipGradNorm = Nullable 0.5,
-        Eval = Training.EvalSpec(Every = 5, Batches = 2, Problems = 0),
+        Eval = Training.EvalSpec(Every = evalEvery, Batches = 2, Problems = 0),
         Checkpoint = Training.CheckpointSpec(Every = 5, Keep = 100),
         Seed = 3,
         Threads = Nullable 1)
 
-let private denseSpec steps =
-    ExperimentSpec(Name = "dp-dense", Model = Model.ModelSpec.Llama(Tasks.FlipFlop.Vocabulary, 16, 2, 2), Task = Tasks.FlipFlop(), Training = training steps)
+let private training = trainingEvaluatedEvery 5
+
+let private denseSpecEvaluatedEvery evalEvery steps =
+    ExperimentSpec(Name = "dp-dense", Model = Model.ModelSpec.Llama(Tasks.FlipFlop.Vocabulary, 16, 2, 2), Task = Tasks.FlipFlop(),
+                   Training = trainingEvaluatedEvery evalEvery steps)
+
+let private denseSpec = denseSpecEvaluatedEvery 5
 
 /// Block 1 is a dropless MoE layer with global-batch load balancing (its counts are summed over ranks).
 let private moeSpec steps =
@@ -210,8 +215,9 @@ let tests =
 
         test "killing one rank stops the job without a partial checkpoint; a rerun resumes from the last complete one" {
             withFolder <| fun folder ->
-                let steps = 400L
-                let spec = denseSpec steps
+                let steps = 150L
+                // Evaluation only at the end: short steps, and the kill lands well before the end.
+                let spec = denseSpecEvaluatedEvery 0 steps
                 let specPath = writeSpec folder spec
                 let runDir = Path.Combine(folder, "killed")
                 let args = [ "run"; specPath; "--run-dir"; runDir ]
@@ -219,7 +225,7 @@ let tests =
                 let stdout = job.StandardOutput.ReadToEndAsync()
                 let stderr = job.StandardError.ReadToEndAsync()
                 let deadline = DateTime.UtcNow.AddSeconds 300.0
-                while not job.HasExited && lastTrainStep runDir < 12L && DateTime.UtcNow < deadline do
+                while not job.HasExited && lastTrainStep runDir < 8L && DateTime.UtcNow < deadline do
                     Threading.Thread.Sleep 10
                 if job.HasExited then failtestf "the job ended before a rank could be killed: %s%s" stdout.Result stderr.Result
                 let ranks = ranksOf job.Id
