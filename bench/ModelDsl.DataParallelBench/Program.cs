@@ -40,7 +40,12 @@ using var job = Process.Start(start)!;
 var output = job.StandardOutput.ReadToEnd();
 var errors = job.StandardError.ReadToEnd();
 job.WaitForExit();
-var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT "));
+// (A terminal escape sequence may precede the line: search, do not anchor.)
+var line = output.Split('\n').Select(l =>
+    {
+        var at = l.IndexOf("RESULT ", StringComparison.Ordinal);
+        return at >= 0 ? l[at..].Trim() : null;
+    }).FirstOrDefault(l => l is not null);
 if (job.ExitCode != 0 || line is null)
 {
     Console.Error.WriteLine($"mpirun -np 2 failed (exit {job.ExitCode}):\n{output}{errors}");

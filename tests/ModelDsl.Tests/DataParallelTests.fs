@@ -215,7 +215,7 @@ let tests =
 
         test "killing one rank stops the job without a partial checkpoint; a rerun resumes from the last complete one" {
             withFolder <| fun folder ->
-                let steps = 150L
+                let steps = 60L
                 // Evaluation only at the end: short steps, and the kill lands well before the end.
                 let spec = denseSpecEvaluatedEvery 0 steps
                 let specPath = writeSpec folder spec

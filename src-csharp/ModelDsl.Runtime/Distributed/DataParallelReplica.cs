@@ -138,11 +138,10 @@ public sealed class DataParallelReplica
     {
         if (!IsDistributed) return local;
         buckets ??= new GradientBuckets(parameters.Select(p => (Tensor)p.Parameter).ToList());
-        buckets.AllReduceSum(Collective);
         var values = new double[1 + local.Auxiliary.Count];
         values[0] = local.LanguageModel;
         for (var i = 0; i < local.Auxiliary.Count; i++) values[i + 1] = local.Auxiliary[i].Value;
-        Collective.AllReduceSum(values);
+        buckets.AllReduceSum(Collective, values);
         return new AccumulatedLoss(values[0], local.Auxiliary.Select((a, i) => a with { Value = values[i + 1] }).ToList());
     }
 

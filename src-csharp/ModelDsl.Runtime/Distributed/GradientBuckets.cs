@@ -34,15 +34,20 @@ public sealed class GradientBuckets
     /// <summary>Seconds spent in the collective calls since construction (for the communication share of a step).</summary>
     public double CommunicationSeconds { get; private set; }
 
-    /// <summary>Replaces every gradient by its sum over the replicas.</summary>
-    public void AllReduceSum(ICollective collective)
+    /// <summary>Replaces every gradient by its sum over the replicas. <paramref name="alongside"/> (host
+    /// values such as the step's partial losses) is summed in place in the same message as the
+    /// gradients' presence flags, so that a step costs one small all-reduce besides the buckets.</summary>
+    public void AllReduceSum(ICollective collective, Span<double> alongside = default)
     {
         if (collective.Size == 1) return;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var clock = Stopwatch.StartNew();
-        var present = parameters.Select(p => p.grad is null ? 0.0 : 1.0).ToArray();
+        var present = new double[parameters.Count + alongside.Length];
+        for (var i = 0; i < parameters.Count; i++) present[i] = parameters[i].grad is null ? 0.0 : 1.0;
+        alongside.CopyTo(present.AsSpan(parameters.Count));
         collective.AllReduceSum(present);
+        present.AsSpan(parameters.Count).CopyTo(alongside);
         for (var i = 0; i < parameters.Count; i++)
             if (present[i] > 0 && parameters[i].grad is null) parameters[i].grad = zeros_like(parameters[i]);
         foreach (var bucket in Buckets)

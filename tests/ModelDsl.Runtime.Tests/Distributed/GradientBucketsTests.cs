@@ -54,7 +54,9 @@ public sealed class GradientBucketsTests
             if (bucketBytes == 1) Assert.Equal(parameters.Length, buckets.Buckets.Count);
             if (bucketBytes == 1 << 20) Assert.Equal(2, buckets.Buckets.Count); // one per dtype
 
-            buckets.AllReduceSum(replicas);
+            var losses = new[] { 0.25, 1.5 };
+            buckets.AllReduceSum(replicas, losses);
+            Assert.Equal(new[] { 0.25 * 3, 1.5 * 3 }, losses); // summed with the presence flags (this fake: Size times)
             for (var i = 0; i < 4; i++)
                 Assert.True(parameters[i].grad!.allclose(before[i] * replicas.Factor, rtol: 1e-6, atol: 0), $"parameter {i}, buckets of {bucketBytes} bytes");
             Assert.Null(parameters[4].grad); // no replica has one: it stays without
