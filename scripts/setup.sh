@@ -20,6 +20,7 @@ fi
 
 scripts/ensure-native.sh
 scripts/ensure-slurm.sh
+scripts/ensure-mpi.sh
 
 target=${1:-ModelDsl.sln}
 state="$root/.setup"

@@ -14,6 +14,7 @@ type RunArguments =
     | From_Scratch
     | [<CustomCommandLine("--tensorboard")>] TensorBoard
     | Ignore_Memory_Check
+    | Data_Parallel
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -21,6 +22,7 @@ type RunArguments =
             | File _ -> "experiment script (.fsx) or run spec (.json)"
             | TensorBoard -> "also write the metrics as TensorBoard event files (run directory's tensorboard/)"
             | Ignore_Memory_Check -> "train even when the memory estimate exceeds the memory available"
+            | Data_Parallel -> "require a data-parallel job (mpirun -np R ...; detected without this flag): fail outside mpirun"
             | Quick -> "run a study script's quick (test-sized) variant"
             | Run_Dir _ -> "train into this run directory (resumed when it holds checkpoints of the same spec)"
             | From_Scratch -> "train anew when the run directory's checkpoints are all unusable (corrupt or of another spec)"

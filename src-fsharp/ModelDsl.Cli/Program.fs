@@ -12,6 +12,7 @@ let private dispatch (command: CliArguments) =
         Validate.execute (arguments.GetResult ValidateArguments.File) (arguments.Contains ValidateArguments.Ignore_Memory_Check)
     | Info arguments -> Info.execute (arguments.GetResult FileArguments.File)
     | Run arguments ->
+        if arguments.Contains RunArguments.Data_Parallel then ModelDsl.Runtime.Distributed.DataParallelLaunch.Require()
         let options =
             overrides (arguments.TryGetResult RunArguments.Steps, arguments.TryGetResult RunArguments.Device, arguments.TryGetResult RunArguments.Threads)
         let target: Train.RunTarget =

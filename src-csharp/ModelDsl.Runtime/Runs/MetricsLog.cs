@@ -11,7 +11,7 @@ namespace ModelDsl.Runtime.Runs;
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    private readonly FileStream stream;
+    private readonly Stream stream;
     private readonly TensorBoardLog? tensorBoard;
 
     private MetricsLog(string path, FileMode mode, TensorBoardLog? tensorBoard)
@@ -20,6 +20,15 @@ public sealed class MetricsLog : IDisposable
         stream = new FileStream(path, mode, FileAccess.Write, FileShare.Read, bufferSize: 1);
         this.tensorBoard = tensorBoard;
     }
+
+    private MetricsLog(string path, Stream stream)
+    {
+        Path = path;
+        this.stream = stream;
+    }
+
+    /// <summary>A log that writes nothing: a data-parallel replica other than 0 (replica 0 writes the run's log).</summary>
+    public static MetricsLog Discarding() => new("", Stream.Null);
 
     public string Path { get; }
 

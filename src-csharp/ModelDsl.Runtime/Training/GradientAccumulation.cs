@@ -3,6 +3,7 @@ using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Losses;
 using ModelDsl.Runtime.Model;
+using ModelDsl.Runtime.Distributed;
 
 namespace ModelDsl.Runtime.Training;
 
@@ -28,10 +29,20 @@ public static class GradientAccumulation
     /// <paramref name="beforeForward"/> sees each micro-batch just before its forward pass.
     /// </summary>
     public static AccumulatedLoss BackwardWithAuxiliary(nn.Module<Tensor, Tensor> module, IReadOnlyList<Batch> microBatches, Device device,
+        Action<Batch>? beforeForward = null) =>
+        BackwardWithAuxiliary(module, GlobalBatchShare.Whole(microBatches), device, beforeForward);
+
+    /// <summary>
+    /// The same for one data-parallel replica's share of the global batch: its token losses divide by
+    /// the global batch's masked-token count and its auxiliary losses by the global divisor, so the
+    /// returned losses and the gradients are this replica's parts of the global ones (their sums over replicas).
+    /// </summary>
+    public static AccumulatedLoss BackwardWithAuxiliary(nn.Module<Tensor, Tensor> module, GlobalBatchShare share, Device device,
         Action<Batch>? beforeForward = null)
     {
         using var scope = NewDisposeScope();
-        var maskedTokens = microBatches.Sum(b => b.LossMask.sum().to(ScalarType.Float64).item<double>());
+        var microBatches = share.Local;
+        var maskedTokens = share.MaskedTokens;
         if (maskedTokens == 0) throw new InvalidOperationException("the loss mask of the global batch counts no tokens");
         Tensor? lossSum = null;
         var auxiliarySums = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -51,15 +62,15 @@ public static class GradientAccumulation
             else logits = module.forward(inputs);
             var tokenLossSum = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device));
             var loss = tokenLossSum / maskedTokens;
-            if (auxiliary?.Total() is { } auxiliaryTotal) loss = loss + auxiliaryTotal / microBatches.Count;
+            if (auxiliary?.Total() is { } auxiliaryTotal) loss = loss + auxiliaryTotal / share.AuxiliaryDivisor;
             loss.backward();
             var detached = tokenLossSum.detach();
             lossSum = lossSum is null ? detached : lossSum + detached;
             foreach (var (name, term) in auxiliary?.Terms ?? [])
             {
-                var share = term.detach().to(ScalarType.Float64) / microBatches.Count;
-                if (auxiliarySums.TryGetValue(name, out var sum)) auxiliarySums[name] = sum + share;
-                else { auxiliarySums[name] = share; auxiliaryOrder.Add(name); }
+                var part = term.detach().to(ScalarType.Float64) / share.AuxiliaryDivisor;
+                if (auxiliarySums.TryGetValue(name, out var sum)) auxiliarySums[name] = sum + part;
+                else { auxiliarySums[name] = part; auxiliaryOrder.Add(name); }
             }
         }
         // Host synchronisation once per optimizer step (and once per auxiliary term).

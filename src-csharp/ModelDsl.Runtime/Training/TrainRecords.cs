@@ -37,6 +37,9 @@ public sealed class TrainOptions
     /// <summary>Sums each MoE layer's per-micro-batch expert counts over data-parallel replicas for
     /// global-batch balancing; null means a single process (identity).</summary>
     public ModelDsl.Runtime.Moe.IExpertLoadReducer? ExpertLoadReducer { get; init; }
+    /// <summary>The data-parallel collective this process trains with; null: the one mpirun's environment
+    /// announces (Distributed/DataParallelLaunch), a single process outside mpirun.</summary>
+    public ModelDsl.Runtime.Distributed.ICollective? Collective { get; init; }
     /// <summary>For models with mixture-of-experts layers: after every optimizer step, each layer's
     /// routing over that step's global batch (per domain when the task is a mixture).</summary>
     public Action<long, IReadOnlyList<ModelDsl.Runtime.Eval.LayerRouting>>? OnRouting { get; init; }

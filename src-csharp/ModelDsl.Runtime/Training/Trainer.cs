@@ -12,6 +12,7 @@ using ModelDsl.Runtime.Tasks;
 using static TorchSharp.torch;
 using TaskFactory = ModelDsl.Runtime.Tasks.TaskFactory;
 using ModelDsl.Runtime.Moe;
+using ModelDsl.Runtime.Distributed;
 
 namespace ModelDsl.Runtime.Training;
 
@@ -29,7 +30,9 @@ public static partial class Trainer
         var generatorState = random.get_rng_state().DetachFromDisposeScope();
         try
         {
-            return RunWithGlobalState(spec, options, buildModel);
+            // Under mpirun this process is one data-parallel replica (see Distributed/DataParallelReplica).
+            var replica = DataParallelReplica.For(options?.Collective);
+            return replica.RunOrEndJob(() => RunWithGlobalState(spec, options, buildModel, replica));
         }
         finally
         {
@@ -39,11 +42,12 @@ public static partial class Trainer
         }
     }
 
-    private static TrainResult RunWithGlobalState(ExperimentSpec spec, TrainOptions? options, TrainableModelFactory buildModel)
+    private static TrainResult RunWithGlobalState(ExperimentSpec spec, TrainOptions? options, TrainableModelFactory buildModel, DataParallelReplica replica)
     {
         ArgumentNullException.ThrowIfNull(spec);
         options ??= new TrainOptions();
         spec.EnsureValid();
+        replica.CheckSupported(spec);
         if (spec.Vision is not null) return ModelDsl.Runtime.Vision.VisionRun.Run(spec, options);
         if (spec.Rl is not null) return ModelDsl.Runtime.Rl.RlRun.Run(spec, options);
         CheckInitArchitecture(spec, options);
@@ -62,15 +66,19 @@ public static partial class Trainer
 
         var task = TaskFactory.Create(spec.Task, training.Seed);
         var warn = options.OnWarning ?? (message => Console.Error.WriteLine("warning: " + message));
-        var run = options.RunDirectory is { } explicitPath ? RunDirectory.Open(explicitPath) : RunDirectory.CreateNew(options.RunsRoot, spec.Name, DateTime.Now);
-        using var runLock = RunLock.Acquire(run.Path, warn);
-        foreach (var leftover in run.RemoveStaleTemporaryFiles()) warn($"removed '{leftover}', left by an interrupted write");
-        run.WriteOrCheckSpec(spec);
+        // Replica 0 alone chooses, locks and writes the run directory; the others train from the same one.
+        var run = !replica.IsRoot ? null
+            : options.RunDirectory is { } explicitPath ? RunDirectory.Open(explicitPath) : RunDirectory.CreateNew(options.RunsRoot, spec.Name, DateTime.Now);
+        using var runLock = run is null ? null : RunLock.Acquire(run.Path, warn);
+        foreach (var leftover in run?.RemoveStaleTemporaryFiles() ?? []) warn($"removed '{leftover}', left by an interrupted write");
+        run?.WriteOrCheckSpec(spec);
+        run = RunDirectory.Open(replica.AgreeOnRunDirectory(run?.Path));
         var specJson = SpecJson.Serialize(spec);
 
         var model = buildModel(spec.Model, dtype, device, training.Seed);
         using var module = model.Module;
         using var optimizer = OptimizerFactory.Create(training.Optimizer, model.Parameters, training.ClipGradNorm);
+        replica.CheckSupported(optimizer);
 
         var sequenceLength = task.SequenceLength;
         var tokensPerStep = (long)training.GlobalBatch * sequenceLength;
@@ -99,9 +107,11 @@ public static partial class Trainer
             lrScale = header.LrScale;
             rollbacks = header.Rollbacks;
         }
+        replica.AgreeOnStart(startStep);
+        replica.BroadcastParameters(model.Parameters);
         var guard = new DivergenceGuard(training.Divergence);
         guard.Replay(losses);
-        var metrics = MetricsLog.Open(run.MetricsPath, startStep, options.TensorBoard ? run.TensorBoardPath : null);
+        var metrics = replica.IsRoot ? MetricsLog.Open(run.MetricsPath, startStep, options.TensorBoard ? run.TensorBoardPath : null) : MetricsLog.Discarding();
         try
         {
             foreach (var problem in skipped)
@@ -117,9 +127,9 @@ public static partial class Trainer
         TrainResult TrainLoop()
         {
             var participants = StepParticipants.Of(module);
-            participants.UseReducer(options.ExpertLoadReducer ?? SingleProcessLoadReducer.Instance);
+            participants.UseReducer(options.ExpertLoadReducer ?? replica.LoadReducer);
             using var routing = ExpertRoutingStatistics.For(module, task);
-            var context = new StepContext(module, optimizer, model.Parameters, task, training, device, participants.With(routing), spec.Model.Vocab);
+            var context = new StepContext(module, optimizer, model.Parameters, task, training, device, participants.With(routing), spec.Model.Vocab, replica);
 
             module.train();
             var clock = Stopwatch.StartNew();
@@ -128,9 +138,10 @@ public static partial class Trainer
             var ranFinalStep = false;
             var step = startStep;
             DivergenceReport? diverged = null;
-            string SaveCheckpoint(long atStep)
+            string? SaveCheckpoint(long atStep)
             {
                 lastCheckpointSeconds = clock.Elapsed.TotalSeconds;
+                if (!replica.IsRoot) return null;
                 return store.Save(new CheckpointHeader(atStep, specJson, losses.ToArray(), priorSeconds + clock.Elapsed.TotalSeconds, lrScale, rollbacks), module, optimizer);
             }
             while (step < totalSteps)
@@ -159,7 +170,7 @@ public static partial class Trainer
                         losses.AddRange(header.TrainLosses);
                         guard.Replay(losses);
                         metrics.Dispose();
-                        metrics = MetricsLog.Open(run.MetricsPath, step, options.TensorBoard ? run.TensorBoardPath : null);
+                        metrics = replica.IsRoot ? MetricsLog.Open(run.MetricsPath, step, options.TensorBoard ? run.TensorBoardPath : null) : MetricsLog.Discarding();
                         metrics.Write("rollback", step, [new("fromStep", attempted), new("problem", problem), new("lrScale", lrScale), new("rollbacks", (long)rollbacks)]);
                         warn($"step {attempted}: {problem}; rolled back to step {step} ({good}), learning rate scaled to {lrScale:G4} of the schedule");
                         continue;
@@ -190,15 +201,16 @@ public static partial class Trainer
                         .. stepLoss.Auxiliary.Select(a => new KeyValuePair<string, object?>("aux." + a.Name, a.Value))]);
                     if (routing is not null)
                     {
-                        var stepRouting = routing.Snapshot();
+                        var stepRouting = replica.Sum(routing.Snapshot());
                         metrics.Write("moe", step, stepRouting.SelectMany(layer => layer.Metrics(perDomain: false)));
                         options.OnRouting?.Invoke(step, stepRouting);
                     }
-                    options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
+                    if (replica.IsRoot) options.OnProgress?.Invoke(new TrainProgress(step, totalSteps, loss, learningRate, gradNorm, tokensPerSecond, elapsed, eta));
                 }
 
                 var isFinal = step == totalSteps;
-                if (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0))
+                // Replica 0 evaluates alone: its model is every replica's, so the numbers are the single-process ones.
+                if (replica.IsRoot && (isFinal || (training.Eval.Every > 0 && step % training.Eval.Every == 0)))
                 {
                     lastEval = Evaluate(model, task, training, device, step);
                     metrics.Write("eval", step, [new("validationLoss", lastEval.ValidationLoss), new("accuracy", lastEval.Accuracy),
@@ -219,7 +231,7 @@ public static partial class Trainer
                         metrics.Write("sampling", step, SamplingMetrics.Measure(sampled, task, sampling));
                     options.OnEval?.Invoke(lastEval);
                 }
-                var cancelled = options.Cancellation.IsCancellationRequested;
+                var cancelled = replica.AnyOf(options.Cancellation.IsCancellationRequested);
                 var timeForCheckpoint = training.Checkpoint.EveryMinutes is { } minutes && clock.Elapsed.TotalSeconds - lastCheckpointSeconds >= minutes * 60;
                 string? saved = null;
                 if (isFinal || cancelled || timeForCheckpoint || (training.Checkpoint.Every > 0 && step % training.Checkpoint.Every == 0))
@@ -236,7 +248,7 @@ public static partial class Trainer
                 // Nothing of the refused step was applied and nothing of it is checkpointed: the newest checkpoint is the last good state.
                 metrics.Write("diverged", diverged.Step, [new("problem", diverged.Problem)]);
                 var lastLoss = losses.Count > 0 ? losses[^1] : double.NaN;
-                RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, lastLoss, double.NaN, null,
+                if (replica.IsRoot) RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, lastLoss, double.NaN, null,
                     totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount,
                     RunSummary.Diverged, diverged.Message));
                 return new TrainResult(run.Path, step, lastLoss, lastEval ?? new EvalResult(step, double.NaN, null), losses, totalElapsed,
@@ -247,11 +259,13 @@ public static partial class Trainer
                     lastEval ?? new EvalResult(step, double.NaN, null), losses, totalElapsed, sessionTokensPerSecond);
 
             // A run that was already complete is evaluated again for its result but not logged twice.
-            var finalEval = ranFinalStep ? lastEval! : Evaluate(model, task, training, device, step);
+            var finalEval = ranFinalStep && lastEval is not null ? lastEval
+                : replica.IsRoot ? Evaluate(model, task, training, device, step) : new EvalResult(step, double.NaN, null);
             var finalLoss = losses.Count > 0 ? losses[^1] : double.NaN;
+            metrics.Dispose();
+            if (!replica.IsRoot) return new TrainResult(run.Path, step, finalLoss, finalEval, losses, totalElapsed, sessionTokensPerSecond);
             RunSummary.Write(run.SummaryPath, new RunSummary(spec.Name, step, step * tokensPerStep, finalLoss, finalEval.ValidationLoss,
                 finalEval.Accuracy, totalElapsed.TotalSeconds, sessionTokensPerSecond, model.ParameterCount, model.NonEmbeddingParameterCount));
-            metrics.Dispose();
             // The plot is a convenience: a plotting failure (e.g. a native drawing library that cannot be
             // loaded) is reported and never fails a run whose results are already written.
             try
@@ -273,7 +287,7 @@ public static partial class Trainer
     /// data, the settings, the device, and the step participants of the model (its MoE layers and
     /// the routing statistics, for example), which the loop calls without knowing their types.</summary>
     private sealed record StepContext(nn.Module<Tensor, Tensor> Module, IOptimizer Optimizer, IReadOnlyList<NamedParameter> Parameters,
-        ITask Task, TrainingSpec Training, Device Device, StepParticipants Participants, long Vocab);
+        ITask Task, TrainingSpec Training, Device Device, StepParticipants Participants, long Vocab, DataParallelReplica Replica);
 
     /// <summary>
     /// One optimizer step over GlobalBatch / MicroBatch micro-batches (see <see cref="GradientAccumulation"/>).
@@ -295,17 +309,20 @@ public static partial class Trainer
         for (var m = 0; m < batches.Count; m++)
             TokenRange.Check(batches[m].Inputs, s.Vocab, $"training batch {step}.{m} of task {VariantRegistry.KindOf(s.Task.Spec)}");
 
+        var share = s.Replica.Share(batches);
+
         s.Optimizer.ZeroGrad();
         s.Participants.BeginStep();
         AccumulatedLoss loss;
         try
         {
-            loss = GradientAccumulation.BackwardWithAuxiliary(s.Module, batches, s.Device, s.Participants.BeforeForward);
+            loss = GradientAccumulation.BackwardWithAuxiliary(s.Module, share, s.Device, s.Participants.BeforeForward);
         }
         finally
         {
             s.Participants.EndForwards();
         }
+        loss = s.Replica.AllReduce(s.Parameters, loss);
         var hessian = s.Optimizer.NeedsHessianVectorProduct
             ? new Optim.StepContext(vectors => GradientAccumulation.HessianVectorProduct(s.Module, batches, s.Device, s.Parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
             : Optim.StepContext.None;
