@@ -34,6 +34,9 @@ let private dispatch (command: CliArguments) =
         | paths ->
             Display.errorLine $"interpolate takes two models (run directories or checkpoint files), got {paths.Length}"
             1
+    | Export arguments ->
+        ModelDsl.Cli.Export.execute (arguments.GetResult ExportArguments.Run) (arguments.GetResult ExportArguments.Format) (arguments.GetResult ExportArguments.Out)
+    | Import_Hf arguments -> ModelDsl.Cli.ImportHf.execute (arguments.GetResult ImportHfArguments.Model) (arguments.GetResult ImportHfArguments.Out)
 
 [<EntryPoint>]
 let main argv =
