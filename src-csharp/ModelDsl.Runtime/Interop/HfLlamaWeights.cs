@@ -12,7 +12,7 @@ public static class HfLlamaWeights
     {
         var state = model.state_dict();
         var correspondences = HfLlamaNames.Of(config);
-        CheckCovers(state.Keys, correspondences);
+        CheckCovers(state, correspondences);
         var tensors = new List<SafetensorsTensor>();
         using var scope = NewDisposeScope();
         foreach (var c in correspondences)
@@ -39,7 +39,7 @@ public static class HfLlamaWeights
     {
         var state = model.state_dict();
         var correspondences = HfLlamaNames.Of(config);
-        CheckCovers(state.Keys, correspondences);
+        CheckCovers(state, correspondences);
         var missing = correspondences.SelectMany(c => c.Hf.Select(p => p.Name)).Where(n => !hf.ContainsKey(n)).ToList();
         if (missing.Count > 0)
             throw new HfLlamaException($"{source}: missing tensors: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? $" and {missing.Count - 8} more" : "")}");
@@ -76,13 +76,15 @@ public static class HfLlamaWeights
             throw new HfLlamaException($"{source}: tie_word_embeddings is true but lm_head.weight differs from model.embed_tokens.weight");
     }
 
-    /// <summary>The correspondences must name exactly the model's tensors: anything else would be silently dropped or left at its initial value.</summary>
-    private static void CheckCovers(IEnumerable<string> stateNames, IReadOnlyList<HfLlamaNames.Correspondence> correspondences)
+    /// <summary>The correspondences must name exactly the model's tensors: anything else would be silently
+    /// dropped or left at its initial value. A tensor listed under a second name (a submodule also held in a
+    /// property's backing field) is the same tensor, not another weight.</summary>
+    private static void CheckCovers(IDictionary<string, Tensor> state, IReadOnlyList<HfLlamaNames.Correspondence> correspondences)
     {
-        var names = stateNames.ToHashSet(StringComparer.Ordinal);
         var mapped = correspondences.Select(c => c.Ours).ToHashSet(StringComparer.Ordinal);
-        var extra = names.Except(mapped).Order(StringComparer.Ordinal).ToList();
-        var absent = mapped.Except(names).Order(StringComparer.Ordinal).ToList();
+        var covered = new HashSet<Tensor>(mapped.Where(state.ContainsKey).Select(n => state[n]), ReferenceEqualityComparer.Instance);
+        var extra = state.Where(p => !mapped.Contains(p.Key) && !covered.Contains(p.Value)).Select(p => p.Key).Order(StringComparer.Ordinal).ToList();
+        var absent = mapped.Where(n => !state.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
         if (extra.Count > 0 || absent.Count > 0)
             throw new HfLlamaException("the model's tensors do not correspond to Hugging Face Llama's" +
                                        (extra.Count > 0 ? $"; without an HF counterpart: {string.Join(", ", extra)}" : "") +

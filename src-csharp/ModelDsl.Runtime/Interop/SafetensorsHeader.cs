@@ -19,6 +19,8 @@ public sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries, 
     /// <summary>Parses the header JSON of <paramref name="file"/>, whose data section holds <paramref name="dataLength"/> bytes.</summary>
     public static SafetensorsHeader Parse(string file, ReadOnlyMemory<byte> json, long dataLength)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+            throw new SafetensorsFormatException(file, "the header is not valid UTF-8 JSON (it holds bytes that are not UTF-8)");
         JsonDocument document;
         try
         {

@@ -51,6 +51,11 @@ internal static class HfLlamaFixtures
         return model;
     }
 
+    /// <summary>Same dtype, shape and bytes: bit-identical (unlike ==, which equates -0 and 0).</summary>
+    public static bool SameBits(Tensor a, Tensor b) =>
+        a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) &&
+        Runtime.Interop.TensorBytes.From("a", a).Data.AsSpan().SequenceEqual(Runtime.Interop.TensorBytes.From("b", b).Data);
+
     public static Tensor Tokens(long vocab) =>
         randint(0, vocab, [2, 9], ScalarType.Int64, generator: new torch.Generator(11));
 }

@@ -50,7 +50,7 @@ public sealed class HfLlamaRefusalTests : IDisposable
             _ => throw new ArgumentException(feature),
         };
         Assert.Empty(spec.Validate());
-        using var model = Compile.ModelCompiler.Build(spec);
+        using var model = ModelDsl.Runtime.Compile.ModelCompiler.Build(spec);
         var error = Assert.Throws<HfLlamaException>(() => HfLlamaExport.Write(model, Path.Combine(directory, feature)));
         Assert.Contains(expected, error.Message);
         Assert.False(Directory.Exists(Path.Combine(directory, feature)) && Directory.EnumerateFiles(Path.Combine(directory, feature)).Any());
