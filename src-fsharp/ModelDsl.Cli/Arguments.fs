@@ -128,6 +128,28 @@ type InterpolateArguments =
             | Alpha _ -> "weight of B in [0, 1]: theta = (1 - alpha) A + alpha B"
             | Out _ -> "new run directory that receives the interpolated checkpoint"
 
+type ExportArguments =
+    | [<MainCommand; ExactlyOnce>] Run of path: string
+    | [<Mandatory>] Format of format: string
+    | [<Mandatory>] Out of directory: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run _ -> "a run directory (newest verified checkpoint) or a checkpoint file"
+            | Format _ -> "hf (Hugging Face Llama: config.json, model.safetensors) or safetensors (weights and spec.json)"
+            | Out _ -> "directory that receives the files"
+
+type ImportHfArguments =
+    | [<MainCommand; ExactlyOnce>] Model of directory: string
+    | [<Mandatory>] Out of directory: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "a Hugging Face LlamaForCausalLM directory (config.json, model.safetensors)"
+            | Out _ -> "new run directory that receives the imported checkpoint"
+
 type TokenizerArguments =
     | [<MainCommand; ExactlyOnce>] Corpus of path: string
     | [<Mandatory>] Vocab of size: int
@@ -152,6 +174,8 @@ type CliArguments =
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArguments>
     | [<CliPrefix(CliPrefix.None)>] Interpolate of ParseResults<InterpolateArguments>
     | [<CliPrefix(CliPrefix.None)>] Tokenizer of ParseResults<TokenizerArguments>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArguments>
+    | [<CliPrefix(CliPrefix.None); CustomCommandLine("import-hf")>] Import_Hf of ParseResults<ImportHfArguments>
     | [<CliPrefix(CliPrefix.None); Hidden>] Sweep_Task of ParseResults<SweepTaskArguments>
 
     interface IArgParserTemplate with
@@ -165,6 +189,8 @@ type CliArguments =
             | Quickstart _ -> "train examples/quickstart.fsx (sparse parity with chain of thought)"
             | Sweep _ -> "run or resume a hyperparameter sweep, then write its report"
             | Interpolate _ -> "WiSE-FT: interpolate the weights of two trained models into a new run directory"
+            | Export _ -> "write a trained model's weights as safetensors (a Hugging Face Llama directory, or with spec.json)"
+            | Import_Hf _ -> "read a Hugging Face Llama directory into a new run directory (to fine-tune or RL from)"
             | Report _ -> "table (arm x ratio: best loss, hyperparameters, speedup) and plots of a sweep"
             | Tokenizer _ -> "learn a byte-level BPE vocabulary from a text file (for textCorpus with tokenizer bpe)"
             | Sweep_Task _ -> "train one point of a sweep submitted to Slurm (run by its array tasks)"

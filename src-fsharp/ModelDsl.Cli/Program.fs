@@ -53,6 +53,9 @@ let private dispatch (command: CliArguments) =
         | paths ->
             Display.errorLine $"interpolate takes two models (run directories or checkpoint files), got {paths.Length}"
             1
+    | Export arguments ->
+        ModelDsl.Cli.Export.execute (arguments.GetResult ExportArguments.Run) (arguments.GetResult ExportArguments.Format) (arguments.GetResult ExportArguments.Out)
+    | Import_Hf arguments -> ModelDsl.Cli.ImportHf.execute (arguments.GetResult ImportHfArguments.Model) (arguments.GetResult ImportHfArguments.Out)
 
 /// Exit codes: 0 done, 1 an error in the input, a file or the machine (one line naming it), 2 an invalid
 /// spec (every error with its path), 3 a diverged run, 70 an internal error (a bug), 130/143 stopped by

@@ -14,3 +14,5 @@ module Source =
     /// theta + gamma * eps, eps Gaussian with each tensor's initialisation std, drawn from `seed`.
     let perturb (source: ModelSource) (gamma: float) (seed: int64) : ModelSource =
         PerturbedSource(Source = source, Gamma = gamma, NoiseSeed = seed)
+    /// A Hugging Face LlamaForCausalLM directory (config.json, model.safetensors).
+    let huggingFace (directory: string) : ModelSource = HuggingFaceSource(Path = directory)

@@ -66,6 +66,7 @@ let lowering =
                     Source = InterpolatedSource(A = RunSource(Path = "runs/a"), B = CheckpointSource(Path = "b.ckpt"), Alpha = 0.25),
                     Gamma = 0.01, NoiseSeed = 7L)
             Expect.equal source (expected :> ModelSource) "source"
+            Expect.equal (Source.huggingFace "hf/llama") (HuggingFaceSource(Path = "hf/llama") :> ModelSource) "huggingFace"
         }
 
         test "initFrom and rl set the experiment's init and rl; RL without init fails validation at init" {

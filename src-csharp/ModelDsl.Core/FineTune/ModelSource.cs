@@ -86,3 +86,17 @@ public sealed record PerturbedSource : ModelSource
         v.NonNegative(Gamma, $"{path}.gamma");
     }
 }
+
+/// <summary>
+/// A Hugging Face LlamaForCausalLM directory: config.json (read into the IR model; a setting the
+/// runtime cannot honour is an error naming its key) and model.safetensors, or shards listed in
+/// model.safetensors.index.json. Pickled weights (pytorch_model.bin) are never loaded.
+/// </summary>
+[Kind("huggingFace")]
+public sealed record HuggingFaceSource : ModelSource
+{
+    public string Path { get; init; } = "";
+
+    public override void Validate(Validator v, string path) =>
+        v.Require(!string.IsNullOrWhiteSpace(Path), $"{path}.path", "a Hugging Face model directory is required");
+}

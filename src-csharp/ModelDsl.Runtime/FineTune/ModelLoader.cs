@@ -3,6 +3,7 @@ using ModelDsl.Core.FineTune;
 using ModelDsl.Core.Json;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
+using ModelDsl.Runtime.Interop;
 using ModelDsl.Runtime.Runs;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Model;
@@ -62,6 +63,9 @@ public static class ModelLoader
                 LoadInto(perturbed.Source, model, $"{path}.source");
                 WeightPerturbation.Add(model, perturbed.Gamma, perturbed.NoiseSeed);
                 break;
+            case HuggingFaceSource huggingFace:
+                LoadHuggingFace(huggingFace, model, path);
+                break;
             default:
                 throw new ModelSourceException($"{path}: {source.GetType().Name} is not a known model source");
         }
@@ -85,6 +89,7 @@ public static class ModelLoader
         RunSource or CheckpointSource => StoredModelSpec(CheckpointPath(source, path)),
         InterpolatedSource interpolation => ArchitectureOf(interpolation.A, $"{path}.a"),
         PerturbedSource perturbed => ArchitectureOf(perturbed.Source, $"{path}.source"),
+        HuggingFaceSource huggingFace => HuggingFace(path, () => HfLlamaImport.ReadConfig(huggingFace.Path).ToModelSpec()),
         _ => throw new ModelSourceException($"{path}: {source.GetType().Name} is not a known model source"),
     };
 
@@ -117,6 +122,27 @@ public static class ModelLoader
         if (ArchitectureCheck.FirstDifference(stored, model.Spec) is { } difference)
             throw new ModelSourceException($"{path}: checkpoint '{file}' holds a different architecture: {difference}");
         Checkpoint.Load(file, model, optimizer: null);
+    }
+
+    private static void LoadHuggingFace(HuggingFaceSource source, LanguageModel model, string path)
+    {
+        var stored = HuggingFace(path, () => HfLlamaImport.ReadConfig(source.Path).ToModelSpec());
+        if (ArchitectureCheck.FirstDifference(stored, model.Spec) is { } difference)
+            throw new ModelSourceException($"{path}: Hugging Face model '{source.Path}' holds a different architecture: {difference}");
+        HuggingFace(path, () => { HfLlamaImport.LoadInto(source.Path, model); return 0; });
+    }
+
+    /// <summary>Reports a Hugging Face directory's problems as this source's, under its path in the spec.</summary>
+    private static T HuggingFace<T>(string path, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is HfLlamaException or SafetensorsFormatException)
+        {
+            throw new ModelSourceException($"{path}.path: {e.Message}", e);
+        }
     }
 
     private static string LatestCheckpoint(string runDirectory, string path)
