@@ -8,6 +8,7 @@ using ModelDsl.Core.Sweeps;
 using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Training;
 using ModelDsl.Core.Variants;
+using ModelDsl.Core.Vision;
 
 namespace ModelDsl.Runtime.Tests.Specs;
 
@@ -76,12 +77,19 @@ public sealed class GoldenSpecTests
         nameof(InterpolatedSource) => new InterpolatedSource { A = new RunSource { Path = "runs/early" }, B = new RunSource { Path = "runs/late" }, Alpha = 0.25 },
         nameof(PerturbedSource) => new PerturbedSource { Source = new RunSource { Path = "runs/pretrained" }, Gamma = 0.01, NoiseSeed = 3 },
         nameof(CoordinateDescentSearch) => new CoordinateDescentSearch { Start = new[] { 1 } },
+        nameof(HuggingFaceSource) => new HuggingFaceSource { Path = "hf/some-llama" },
         _ => Activator.CreateInstance(variant.Type) ?? throw new InvalidOperationException(variant.Type.Name),
     };
+
+    /// <summary>A vision-language experiment (captioning SFT of the scenes task), as the DSL's example writes it.</summary>
+    private static ExperimentSpec Vision => SpecJson.LoadExperiment(
+        Path.Combine(Folder(), "..", "..", "ModelDsl.Tests", "fixtures", "lowering", "example-vlm-captioning.json"));
 
     /// <summary>The golden document of one kind: an experiment using it, or a sweep for a search.</summary>
     private static object Document(Type family, object value) => value switch
     {
+        SceneTaskSpec t => Vision with { Task = t },
+        PreferenceObjective p => Vision with { Preference = p, Init = new RunSource { Path = "runs/vlm-captioning" } },
         OptimizerSpec o => Base with { Training = Base.Training with { Optimizer = o } },
         ScheduleSpec s => Base with { Training = Base.Training with { Schedule = s } },
         BudgetSpec b => Base with { Training = Base.Training with { Budget = b } },
@@ -121,6 +129,7 @@ public sealed class GoldenSpecTests
             nameof(FeedForwardSpec) => spec.Model.Blocks[0].FeedForward,
             nameof(NormSpec) => spec.Model.Blocks[0].Norm,
             nameof(ModelSource) => spec.Init!,
+            nameof(PreferenceObjective) => spec.Preference!,
             _ => throw new InvalidOperationException($"no golden rule for the family {family.Name}"),
         };
     }
