@@ -66,8 +66,13 @@ let main argv =
     Display.debug <- Array.contains "--debug" argv
     try
         let results = parser.ParseCommandLine(argv |> Array.filter ((<>) "--debug"), raiseOnUsage = true)
+        // MODELDSL_LIBTORCH names a PyTorch install's torch/lib to run on (e.g. its CUDA build) instead of the bundled libtorch.
+        ModelDsl.Runtime.Native.LibTorchPreload.FromEnvironment() |> ignore
         dispatch (results.GetSubCommand())
     with
+    | :? System.DllNotFoundException as e when e.Message.StartsWith ModelDsl.Runtime.Native.LibTorchPreload.Variable ->
+        Display.errorLine e.Message
+        1
     | :? ArguParseException as e ->
         eprintfn "%s" e.Message
         // A usage error exits 2 (the message carries the usage), --help 0.

@@ -66,7 +66,9 @@ let rec private valueOf (spread: Spread) (t: Type) (current: obj) (nullable: boo
     elif t = typeof<bool> then Gen.elements [ true; false ] |> Gen.map box
     elif t.IsEnum then Enum.GetValues t |> Seq.cast<obj> |> List.ofSeq |> Gen.elements
     elif t = typeof<string> then
-        (match spread with Near -> Gen.elements [ "corpus.txt"; "data/text.txt" ] | Wild -> anyString) |> Gen.map box
+        let text = (match spread with Near -> Gen.elements [ "corpus.txt"; "data/text.txt" ] | Wild -> anyString) |> Gen.map box
+        // An optional string (e.g. a file only some settings read) is also drawn absent.
+        if nullable then Gen.oneof [ Gen.constant null; text ] else text
     elif isNestedRecord t then
         let record = record spread t
         if nullable then Gen.oneof [ Gen.constant null; record ] else record
@@ -110,13 +112,18 @@ let isValid (value: obj) =
     validate.Invoke(value, Array.append [| box v; box "value" |] extra) |> ignore
     v.Errors.Count = 0
 
-/// A valid instance of one kind: the first of 40 near-default candidates that validates.
+/// A valid instance of one kind: the first near-default candidate that validates, drawn in batches
+/// of 40, up to 200 (records with interdependent settings, such as a text corpus and its tokenizer's
+/// files, validate in about one draw of ten).
 let validKind (kind: Type) : Gen<obj> =
-    Gen.listOfLength 40 (record Near kind)
-    |> Gen.map (fun candidates ->
-        match candidates |> List.tryFind isValid with
-        | Some value -> value
-        | None -> failwithf "no valid %s among 40 candidates near its defaults" kind.Name)
+    let rec attempt batches =
+        Gen.listOfLength 40 (record Near kind)
+        |> Gen.bind (fun candidates ->
+            match candidates |> List.tryFind isValid with
+            | Some value -> Gen.constant value
+            | None when batches > 1 -> attempt (batches - 1)
+            | None -> failwithf "no valid %s among 200 candidates near its defaults" kind.Name)
+    attempt 5
 
 /// Every kind of a family, each equally likely: valid instances, with hand-written generators for
 /// the kinds named in `handWritten` (those with real structure, e.g. a mixture of tasks).

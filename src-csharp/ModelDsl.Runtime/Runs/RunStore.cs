@@ -31,6 +31,12 @@ public sealed class RunStore : IDisposable
         try
         {
             connection.Open();
+            // Reading the schema reads the file's header: a file that is not a database fails here, by name.
+            using (var probe = connection.CreateCommand())
+            {
+                probe.CommandText = "SELECT count(*) FROM sqlite_master";
+                probe.ExecuteScalar();
+            }
             CreateTables(connection);
         }
         catch (SqliteException e)
