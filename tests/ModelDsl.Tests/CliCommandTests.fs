@@ -8,15 +8,7 @@ open System.IO
 open Expecto
 open ModelDsl.Core
 open ModelDsl.Core.Json
-
-let private repositoryRoot =
-    let rec up (directory: DirectoryInfo) =
-        if isNull directory then failwith "no repository root above the test assembly"
-        elif File.Exists(Path.Combine(directory.FullName, "modeldsl.fsx")) then directory.FullName
-        else up directory.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
-
-let private cliDll = Path.Combine(repositoryRoot, "src-fsharp", "ModelDsl.Cli", "bin", "Release", "net10.0", "modeldsl.dll")
+open ModelDsl.Tests.CliHarness
 
 let private withFolder (body: string -> unit) =
     let folder = Directory.CreateTempSubdirectory("modeldsl-cli-command-").FullName

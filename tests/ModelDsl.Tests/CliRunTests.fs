@@ -10,15 +10,7 @@ open Spectre.Console
 open ModelDsl.Core
 open ModelDsl.Core.Json
 open ModelDsl.Runtime.Runs
-
-let private repositoryRoot =
-    let rec up (directory: DirectoryInfo) =
-        if isNull directory then failwith "no repository root above the test assembly"
-        elif File.Exists(Path.Combine(directory.FullName, "modeldsl.fsx")) then directory.FullName
-        else up directory.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
-
-let private cliDll = Path.Combine(repositoryRoot, "src-fsharp", "ModelDsl.Cli", "bin", "Release", "net10.0", "modeldsl.dll")
+open ModelDsl.Tests.CliHarness
 
 /// A one-layer width-16 model on sparse parity: milliseconds per step on one CPU thread.
 let private spec (steps: int64) =

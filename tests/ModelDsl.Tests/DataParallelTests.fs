@@ -12,15 +12,7 @@ open Spectre.Console
 open ModelDsl.Core
 open ModelDsl.Core.Json
 open ModelDsl.Runtime.Runs
-
-let private repositoryRoot =
-    let rec up (directory: DirectoryInfo) =
-        if isNull directory then failwith "no repository root above the test assembly"
-        elif File.Exists(Path.Combine(directory.FullName, "modeldsl.fsx")) then directory.FullName
-        else up directory.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
-
-let private cliDll = Path.Combine(repositoryRoot, "src-fsharp", "ModelDsl.Cli", "bin", "Release", "net10.0", "modeldsl.dll")
+open ModelDsl.Tests.CliHarness
 
 /// Open MPI must be installed (scripts/setup.sh installs it as root on Debian); otherwise these
 /// tests fail with the reason instead of passing without having run.
@@ -127,9 +119,9 @@ let private close (tolerance: float) (a: float) (b: float) =
     a = b || abs (a - b) <= tolerance * max (abs a) (abs b)
 
 /// Every number of every event of this kind agrees within a relative tolerance (timings left out).
-let private expectSameEvents tolerance (name: string) reference parallel =
+let private expectSameEvents tolerance (name: string) reference replicated =
     let expected = events reference name
-    let actual = events parallel name
+    let actual = events replicated name
     Expect.equal actual.Length expected.Length $"{name} events"
     Expect.isNonEmpty expected $"{name} events were logged"
     for e, a in List.zip expected actual do
@@ -145,23 +137,23 @@ let private trainLosses (runDirectory: string) =
     let struct (step, _) = store.List() |> Seq.maxBy (fun (struct (s, _)) -> s)
     List.ofSeq (Checkpoint.ReadHeader(store.PathFor step).TrainLosses)
 
-let private expectSameRun reference parallel =
+let private expectSameRun reference replicated =
     let expected = trainLosses reference
-    let actual = trainLosses parallel
+    let actual = trainLosses replicated
     Expect.equal actual.Length expected.Length "steps"
     List.iteri2 (fun i x y -> if not (close 1e-6 x y) then failtestf "step %d loss: %.17g in one process, %.17g over two ranks" (i + 1) x y) expected actual
-    expectSameEvents 1e-6 "train" reference parallel
-    expectSameEvents 1e-6 "eval" reference parallel
+    expectSameEvents 1e-6 "train" reference replicated
+    expectSameEvents 1e-6 "eval" reference replicated
 
 let private trainBoth (spec: ExperimentSpec) folder =
     let specPath = writeSpec folder spec
     let reference = Path.Combine(folder, "single")
     let code, output = single [ "run"; specPath; "--run-dir"; reference ]
     Expect.equal code 0 output
-    let parallel = Path.Combine(folder, "ranks")
-    let code, output = mpirun 2 [ "run"; specPath; "--run-dir"; parallel; "--data-parallel" ]
+    let replicated = Path.Combine(folder, "ranks")
+    let code, output = mpirun 2 [ "run"; specPath; "--run-dir"; replicated; "--data-parallel" ]
     Expect.equal code 0 $"mpirun -np 2: {output}"
-    reference, parallel
+    reference, replicated
 
 /// The last step with a "train" event (0 when none yet); the file may be growing.
 let private lastTrainStep (runDirectory: string) =
@@ -196,20 +188,20 @@ let tests =
     testSequenced <| testList "data parallel over mpirun" [
         test "two ranks train a dense model like one process: losses within 1e-6 (float64), same evaluations, rank 0 writes alone" {
             withFolder <| fun folder ->
-                let reference, parallel = trainBoth (denseSpec 10L) folder
-                expectSameRun reference parallel
-                Expect.isTrue (File.Exists(Path.Combine(parallel, "summary.json"))) "summary written"
-                Expect.equal (Directory.GetFiles(Path.Combine(parallel, "checkpoints")).Length)
+                let reference, replicated = trainBoth (denseSpec 10L) folder
+                expectSameRun reference replicated
+                Expect.isTrue (File.Exists(Path.Combine(replicated, "summary.json"))) "summary written"
+                Expect.equal (Directory.GetFiles(Path.Combine(replicated, "checkpoints")).Length)
                     (Directory.GetFiles(Path.Combine(reference, "checkpoints")).Length) "one set of checkpoints (rank 0's)"
         }
 
         test "two ranks train an MoE model with global-batch balance like one process: losses, auxiliary losses and expert loads" {
             withFolder <| fun folder ->
-                let reference, parallel = trainBoth (moeSpec 6L) folder
-                expectSameRun reference parallel
+                let reference, replicated = trainBoth (moeSpec 6L) folder
+                expectSameRun reference replicated
                 // Per-step routing over the global batch: each rank counts its rows; the sums are the single-process counts.
-                expectSameEvents 1e-12 "moe" reference parallel
-                let aux = events parallel "train" |> List.head |> numbers |> List.filter (fun (k, _) -> k.StartsWith "aux.") |> List.map fst
+                expectSameEvents 1e-12 "moe" reference replicated
+                let aux = events replicated "train" |> List.head |> numbers |> List.filter (fun (k, _) -> k.StartsWith "aux.") |> List.map fst
                 Expect.isTrue (aux |> List.exists (fun k -> k.EndsWith ".balance")) $"balance loss logged: {aux}"
         }
 
