@@ -29,37 +29,6 @@ let private spec (steps: int64) =
                 Seed = 11,
                 Threads = Nullable 1))
 
-let private withFolder (body: string -> unit) =
-    let folder = Directory.CreateTempSubdirectory("modeldsl-cli-").FullName
-    try body folder finally Directory.Delete(folder, true)
-
-let private writeSpec folder (s: ExperimentSpec) =
-    let path = Path.Combine(folder, "spec.json")
-    File.WriteAllText(path, SpecJson.Serialize s)
-    path
-
-/// Runs the CLI's entry point in-process and returns its exit code and console output.
-let private cli (args: string list) =
-    let output = new StringWriter()
-    let previous = AnsiConsole.Console
-    AnsiConsole.Console <- AnsiConsole.Create(AnsiConsoleSettings(Out = AnsiConsoleOutput(output), Ansi = AnsiSupport.No))
-    try
-        let code = ModelDsl.Cli.Program.main (Array.ofList args)
-        code, output.ToString()
-    finally
-        AnsiConsole.Console <- previous
-
-/// The last step with a "train" event in the run's metrics.jsonl (0 when none yet); the file may be growing.
-let private lastTrainStep (runDirectory: string) =
-    let path = Path.Combine(runDirectory, "metrics.jsonl")
-    if not (File.Exists path) then 0L
-    else
-        use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite ||| FileShare.Delete)
-        use reader = new StreamReader(stream)
-        Text.RegularExpressions.Regex.Matches(reader.ReadToEnd(), "\"event\":\"train\",\"step\":(\\d+)")
-        |> Seq.map (fun m -> int64 m.Groups[1].Value)
-        |> Seq.fold max 0L
-
 let private checkpointSteps (runDirectory: string) =
     CheckpointStore(Path.Combine(runDirectory, "checkpoints"), 2).List() |> Seq.map (fun (struct (step, _)) -> step) |> List.ofSeq
 

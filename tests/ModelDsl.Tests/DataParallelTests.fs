@@ -155,17 +155,6 @@ let private trainBoth (spec: ExperimentSpec) folder =
     Expect.equal code 0 $"mpirun -np 2: {output}"
     reference, replicated
 
-/// The last step with a "train" event (0 when none yet); the file may be growing.
-let private lastTrainStep (runDirectory: string) =
-    let path = Path.Combine(runDirectory, "metrics.jsonl")
-    if not (File.Exists path) then 0L
-    else
-        use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite ||| FileShare.Delete)
-        use reader = new StreamReader(stream)
-        Text.RegularExpressions.Regex.Matches(reader.ReadToEnd(), "\"event\":\"train\",\"step\":(\\d+)")
-        |> Seq.map (fun m -> int64 m.Groups[1].Value)
-        |> Seq.fold max 0L
-
 /// The processes mpirun started and the rank of each (from the environment mpirun gave it).
 let private ranksOf (mpirunId: int) =
     [ for task in Directory.GetDirectories "/proc" do
