@@ -1,89 +1,297 @@
-// The optimizer-benchmarking methodology of "Fantastic Pretraining Optimizers and Where to Find
-// Them" (arXiv 2509.02046) at a size two CPU cores can afford:
-//   - every arm (optimizer) is tuned separately at every data budget by coordinate descent over
-//     its learning rate and weight decay (ties under 3e-3, divergence at loss >= 6 or NaN);
-//   - budgets are Chinchilla ratios, D = ratio x 20 x N non-embedding parameters;
-//   - the metric is the held-out loss at the END of each run (intermediate evaluations are kept
-//     in every run's metrics.jsonl and plotted, to show rankings flipping during the decay);
-//   - the baseline's best losses are fitted with L(k) = alpha k^-B + beta and every other arm's
-//     loss is converted to the baseline data ratio it is worth (the speedup).
-// Data: the repository's own C#, F# and markdown sources as one byte-level text corpus.
+// The optimizer-benchmarking study of "Fantastic Pretraining Optimizers and Where to Find Them"
+// (arXiv 2509.02046, PAPERS.md §1) at sizes two CPU cores can afford:
+//   - several model sizes (width w, depth w / 16), each trained at 1, 2, 4 and 8x Chinchilla
+//     (D = ratio x 20 x N non-embedding parameters);
+//   - every arm (optimizer) tuned separately at every size and budget by coordinate descent over its
+//     learning rate and weight decay (ties under 3e-3, divergence at loss >= 6 or NaN), widening the
+//     learning-rate grid at an edge (x2 per step, up to 3 times per side) until the optimum is bracketed;
+//   - the metric is the held-out loss at the END of each run;
+//   - per size, AdamW's best losses are fitted with L(k) = alpha k^-B + beta (B > 0, 0 <= beta < the
+//     lowest loss); a fit on a bound, with large residuals or too few points is reported and not used;
+//     a reliable fit converts every arm's loss to the AdamW data ratio it is worth (the speedup);
+//   - the paper's claims are checked by rules (ClaimRules) and the verdicts written to the report.
+// Data: a seeded English-like corpus from a probabilistic grammar (GrammarText: Zipfian lexicon of
+// 3000 invented words, agreement across nested clauses, paragraph-long tense and topic), byte-level.
 //
-//   ./modeldsl sweep examples/optimizer_sweep.fsx           (5-10 minutes on 2 cores)
-//   MODELDSL_SWEEP_QUICK=1 ./modeldsl sweep examples/optimizer_sweep.fsx   (quick mode, under a minute)
-//   ./modeldsl report optimizer-sweep                       (table and plots again, from the run store)
-// Stopping and re-running the same command resumes: finished runs are not trained again.
-//
-// Arms: AdamW (the baseline), Muon and SOAP (matrix preconditioners), Lion (a scalar method with
-// its own LR scale). Any other hyperparameter can be swept by its JSON path, e.g.
-//   Axis.path "training.optimizer.momentum" [ 0.9; 0.95 ].
+//   ./modeldsl run examples/optimizer_sweep.fsx [--quick] [--runs-dir DIR] [--threads N]
+//   MODELDSL_SWEEP_PILOT=1 ./modeldsl run examples/optimizer_sweep.fsx --threads 1   (throughput pilot and cost estimate)
+// Writes <runs>/optimizer-sweep/ (one sweep folder per size, each with its own report, and the
+// study's report.md). The folder is fixed, so re-running the same command resumes: finished runs are
+// read from each size's run store, interrupted ones continue from their checkpoints.
 #load "../modeldsl.fsx"
 
+open System
 open System.IO
+open ModelDsl.Core
+open ModelDsl.Core.Sweeps
+open ModelDsl.Runtime.Runs
+open ModelDsl.Runtime.Studies
+open ModelDsl.Runtime.Sweeps
+open ModelDsl.Runtime.Training
 
-let quick = System.Environment.GetEnvironmentVariable "MODELDSL_SWEEP_QUICK" = "1"
+type Size =
+    { Width: int
+      Depth: int
+      Heads: int }
+    member s.Label = $"w{s.Width}-d{s.Depth}"
 
-/// The corpus: the repository's sources in path order, in runs/corpus (or the folder named by
-/// MODELDSL_CORPUS_DIR). It is rebuilt from the sources every time and rewritten when they changed,
-/// so a stale corpus is never trained on.
-let corpus =
-    let root = Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, ".."))
-    let folder =
-        match System.Environment.GetEnvironmentVariable "MODELDSL_CORPUS_DIR" with
-        | null | "" -> Path.Combine(root, "runs", "corpus")
-        | given -> given
-    let path = Path.Combine(folder, "modeldsl-sources.txt")
-    let sources =
-        [ for folder, pattern in [ "src-csharp", "*.cs"; "src-fsharp", "*.fs"; "docs", "*.md" ] do
-              let directory = Path.Combine(root, folder)
-              if Directory.Exists directory then
-                  yield! Directory.GetFiles(directory, pattern, SearchOption.AllDirectories)
-                         |> Array.filter (fun f -> not (f.Contains "/obj/" || f.Contains "/bin/")) ]
-        |> List.sort
-    let text = String.concat "\n" [ for file in sources -> File.ReadAllText file ]
-    if not (File.Exists path) || File.ReadAllText path <> text then
-        Directory.CreateDirectory folder |> ignore
-        File.WriteAllText(path, text)
+type Settings =
+    { Sizes: Size list
+      Ratios: float list
+      Arms: string list
+      Length: int
+      Batch: int
+      EvalEvery: int
+      EvalBatches: int
+      CorpusBytes: int
+      /// Learning-rate grid points per arm (factor 2 apart, centred on the arm's scale).
+      LrPoints: int
+      MaxEdgeExtensions: int
+      WeightDecayAxis: bool }
+
+// Sizes: see docs/studies/optimizer-sweep/pilots.md for the throughput that set them.
+let full =
+    { Sizes = [ { Width = 16; Depth = 1; Heads = 2 }; { Width = 24; Depth = 2; Heads = 3 }; { Width = 32; Depth = 2; Heads = 4 } ]
+      Ratios = [ 1.0; 2.0; 4.0; 8.0 ]
+      Arms = [ "adamW"; "muon"; "soap"; "kron"; "lion" ]
+      Length = 128
+      Batch = 16
+      EvalEvery = 100
+      EvalBatches = 8
+      CorpusBytes = 8_000_000
+      LrPoints = 3
+      MaxEdgeExtensions = 3
+      WeightDecayAxis = true }
+
+let quick =
+    { Sizes = [ { Width = 8; Depth = 1; Heads = 2 }; { Width = 16; Depth = 1; Heads = 2 } ]
+      Ratios = [ 0.02; 0.04; 0.08; 0.16 ]
+      Arms = [ "adamW"; "muon" ]
+      Length = 32
+      Batch = 8
+      EvalEvery = 0
+      EvalBatches = 2
+      CorpusBytes = 60_000
+      LrPoints = 3
+      MaxEdgeExtensions = 1
+      WeightDecayAxis = false }
+
+/// Matrix-preconditioned arms (PAPERS.md §1): the paper's winners at small scale.
+let matrixArms = set [ "muon"; "soap"; "kron"; "scion" ]
+
+/// An arm: optimizer, schedule, learning-rate scale (the grid's centre, from the earlier width-16 runs),
+/// weight-decay grid. AdamW, SOAP, Kron, Lion: warmup then cosine to 0; Muon: WSD without warmup (§1).
+let armSpec (label: string) =
+    let cosine = Schedule.warmupCosine (warmup = 0.05, minRatio = 0.0)
+    let wsd = Schedule.wsd (warmup = 0.0, decayFraction = 0.8, minRatio = 0.0)
+    match label with
+    | "adamW" -> AdamW() :> OptimizerSpec, cosine, 1.6e-2, [ 0.0; 0.1 ]
+    | "muon" -> Muon(), wsd, 4e-2, [ 0.0; 0.1 ]
+    | "soap" -> Soap(), cosine, 3.2e-2, [ 0.0; 0.1 ]
+    | "kron" -> Kron(), cosine, 8e-3, [ 0.0; 0.1 ]
+    // Lion wants a large weight decay (0.7 at the paper's small scale) and a small LR.
+    | "lion" -> Lion(), cosine, 4e-3, [ 0.1; 0.7 ]
+    | other -> failwith $"unknown arm '{other}'"
+
+let corpusPath (s: Settings) (folder: string) =
+    let path = Path.Combine(folder, "corpus", $"grammar-{s.CorpusBytes}.txt")
+    // Lexicon seed 2509 and text seed 1: the corpus is the same on every machine and every run.
+    GrammarText(3000, 2509).WriteCorpus(path, s.CorpusBytes, 1) |> ignore
     path
 
-let width, depth, ratios = if quick then 16, 1, [ 0.25; 0.5; 1.0 ] else 16, 2, [ 1.0; 2.0; 4.0 ]
-
-let baseExperiment =
-    Experiment.pretrain "sources-lm" (Model.llama (vocab = 256, width = width, depth = depth, heads = 4))
-    |> Experiment.task (Tasks.textCorpus (corpus, length = 64, validationFraction = 0.1))
-    |> Experiment.batch (globalBatch = 16)
-    |> Experiment.eval (every = (if quick then 10 else 50), batches = (if quick then 2 else 8), problems = 0)
-    |> Experiment.checkpoint (every = 200)
+let baseExperiment (s: Settings) (threads: int) (corpus: string) (size: Size) =
+    Experiment.pretrain $"optimizers-{size.Label}" (Model.llama (vocab = 256, width = size.Width, depth = size.Depth, heads = size.Heads))
+    |> Experiment.task (Tasks.textCorpus (corpus, length = s.Length, validationFraction = 0.05))
+    |> Experiment.batch (globalBatch = s.Batch)
+    |> Experiment.eval (every = s.EvalEvery, batches = s.EvalBatches, problems = 0)
+    |> Experiment.checkpoint (every = 500)
     |> Experiment.seed 1
-    |> Experiment.threads (if quick then 1 else 2)
+    |> Experiment.threads threads
 
-/// One arm: an optimizer with its schedule, tuned by coordinate descent over the given axes.
-let tuned label optimizer schedule axes =
-    baseExperiment
-    |> Experiment.optimizer optimizer
-    |> Experiment.schedule schedule
-    |> Sweep.coordinateDescent axes
-    |> Sweep.label label
+let sweepFor (s: Settings) threads corpus (size: Size) : SweepSpec =
+    let arms =
+        [ for label in s.Arms ->
+              let optimizer, schedule, scale, decays = armSpec label
+              let half = float (s.LrPoints - 1) / 2.0
+              let lrs = [ for i in 0 .. s.LrPoints - 1 -> scale * Math.Pow(2.0, float i - half) ]
+              let axes =
+                  [ yield SweepAxis(Path = "training.optimizer.lr", Values = ValueList.Of(Array.ofList lrs))
+                    if s.WeightDecayAxis then yield SweepAxis(Path = "training.optimizer.weightDecay", Values = ValueList.Of(Array.ofList decays)) ]
+              let experiment = baseExperiment s threads corpus size |> Experiment.optimizer optimizer |> Experiment.schedule schedule
+              SweepArm(Label = label, Base = experiment, Axes = ValueList.Of(Array.ofList axes),
+                       Search = CoordinateDescentSearch(MaxEdgeExtensions = Nullable s.MaxEdgeExtensions)) ]
+    SweepSpec(Name = $"optimizers-{size.Label}", Arms = ValueList.Of(Array.ofList arms), Ratios = ValueList.Of(Array.ofList s.Ratios),
+              Baseline = "adamW").EnsureValid()
 
-// Grids in the paper's style: learning rates a factor 2 apart, from half each optimizer's usual
-// scale to 8 times it (a first run with 4 times found several optima on the grid's top edge), weight decay {0, 0.1} (Lion {0.1, 0.7}: it wants a large one, PAPERS.md §1). The quick
-// mode (a CI check that the whole pipeline runs) compares AdamW and Muon on the learning rate alone.
-let lrs (scale: float) = [ for f in [ 0.5; 1.0; 2.0; 4.0; 8.0 ] -> f * scale ]
-let axesFor lrScale decays =
-    if quick then [ Axis.lr [ lrScale; 3.0 * lrScale ] ]
-    else [ Axis.lr (lrs lrScale); Axis.weightDecay decays ]
-// AdamW, SOAP, Lion: linear warmup then cosine to 0; Muon: no warmup, constant, then linear decay
-// to 0 over the last 80% (WSD), as in the paper's setup (PAPERS.md §1).
-let cosine = Schedule.warmupCosine (warmup = 0.05, minRatio = 0.0)
-let wsd = Schedule.wsd (warmup = 0.0, decayFraction = 0.8, minRatio = 0.0)
+/// One size's outcome: its sweep report data and the wall-clock seconds its runs took, per arm.
+type SizeResult = { Size: Size; Data: SweepReportData; Seconds: Map<string, float>; NonEmbedding: int64 }
 
-let sweep =
-    Sweep.compare "optimizer-sweep" [
-        yield tuned "adamW" (AdamW()) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
-        yield tuned "muon" (Muon()) wsd (axesFor 1e-2 [ 0.0; 0.1 ])
-        if not quick then
-            yield tuned "soap" (Soap()) cosine (axesFor 8e-3 [ 0.0; 0.1 ])
-            yield tuned "lion" (Lion()) cosine (axesFor 1e-3 [ 0.1; 0.7 ])
-    ]
-    |> Sweep.ratios ratios
-    |> Sweep.name (if quick then "optimizer-sweep-quick" else "optimizer-sweep")
+let runSize (s: Settings) threads corpus (root: string) (size: Size) =
+    let spec = sweepFor s threads corpus size
+    let directory = SweepDirectory(Path.Combine(root, size.Label))
+    let options =
+        SweepOptions(
+            Directory = directory.Path,
+            OnRunStart = (fun start -> printfn "[%s] %s %s %s%s" size.Label start.Arm (SweepDirectory.BudgetLabel start.Ratio) start.Values (if start.Resuming then " (resuming)" else "")),
+            OnRunEnd = (fun run -> printfn "[%s]   -> %A loss %s in %.0f s" size.Label run.Status (match Option.ofNullable run.ValidationLoss with Some l -> l.ToString("F4") | None -> "-") (run.WallSeconds.GetValueOrDefault())))
+    SweepRunner.Run(spec, options) |> ignore
+    let data = SweepReport.Write directory
+    use store = RunStore.Open directory.DatabasePath
+    let runs = store.RunsOf spec.Name
+    let seconds = runs |> Seq.groupBy _.Arm |> Seq.map (fun (arm, rs) -> arm, rs |> Seq.sumBy (fun r -> r.WallSeconds.GetValueOrDefault())) |> Map.ofSeq
+    let nonEmbedding =
+        runs |> Seq.tryPick (fun r ->
+            let summary = Path.Combine(r.RunDirectory, "summary.json")
+            if File.Exists summary then Some (RunSummary.Read(summary).NonEmbeddingParameters) else None)
+        |> Option.defaultValue 0L
+    { Size = size; Data = data; Seconds = seconds; NonEmbedding = nonEmbedding }
+
+let lossOf (r: SizeResult) arm (ratio: float) =
+    r.Data.Cells |> Seq.tryFind (fun c -> c.Arm = arm && c.Ratio = Nullable ratio)
+    |> Option.bind (fun c -> if isNull (box c.Best) then None else Option.ofNullable c.Best.ValidationLoss)
+    |> Option.defaultValue nan
+
+let speedupOf (r: SizeResult) arm (ratio: float) =
+    r.Data.Cells |> Seq.tryFind (fun c -> c.Arm = arm && c.Ratio = Nullable ratio)
+    |> Option.bind (fun c -> Option.ofNullable c.Speedup) |> Option.defaultValue nan
+
+let tie = CoordinateDescentSearch().TieThreshold
+
+let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResult list) =
+    let report = StudyReport(root, "Optimizer comparison (arXiv 2509.02046) on a grammar corpus")
+    let n = StudyReport.Number
+    report.Paragraph(
+        sprintf "Data: %s bytes of a generated English-like corpus (GrammarText, lexicon 3000 words, seeds 2509/1; `%s`), byte-level, sequences of %d, batch %d. " (string s.CorpusBytes) (Path.GetFileName corpus) s.Length s.Batch
+        + sprintf "Sizes: %s (llama blocks, width/16 depth). Ratios: %s x Chinchilla. Arms: %s. " (String.Join(", ", results |> List.map (fun r -> $"{r.Size.Label} (N = {r.NonEmbedding})"))) (String.Join(", ", s.Ratios)) (String.Join(", ", s.Arms))
+        + sprintf "Each arm is tuned by coordinate descent with edge widening (cap %d per side) at every size and ratio; each size's own report (`<size>/report.md`) lists the grids, the tuned values and the flags." s.MaxEdgeExtensions) |> ignore
+    for r in results do
+        let fitLine =
+            match r.Data.Fit, r.Data.BaselineFit with
+            | fit, _ when not (isNull (box fit)) -> sprintf "AdamW fit L(k) = %s k^-%s + %s (reliable)." (n fit.Alpha "G4") (n fit.Exponent "G3") (n fit.Beta "G4")
+            | _, scaling when not (isNull (box scaling)) -> sprintf "AdamW fit unreliable, no speedups: %s." (String.Join("; ", scaling.Problems))
+            | _ -> sprintf "No AdamW fit: %s." r.Data.FitProblem
+        report.Paragraph(sprintf "### %s\n\n%s" r.Size.Label fitLine) |> ignore
+        report.Table(
+            [ yield "arm"; for k in s.Ratios do yield $"{k}x loss"; for k in s.Ratios do yield $"{k}x speedup"; yield "flags"; yield "runs"; yield "wall-clock (s)" ],
+            [ for arm in s.Arms ->
+                  let cells = r.Data.Cells |> Seq.filter (fun c -> c.Arm = arm) |> List.ofSeq
+                  let flags =
+                      [ for c in cells do
+                            if c.CappedAxes <> null && c.CappedAxes.Count > 0 then yield $"{c.Ratio}x: cap on {String.Join(',', c.CappedAxes)}"
+                            elif c.EdgeAxes <> null && c.EdgeAxes.Count > 0 then yield $"{c.Ratio}x: edge {String.Join(',', c.EdgeAxes)}"
+                            if not c.SearchComplete then yield $"{c.Ratio}x: unfinished" ]
+                  [| yield arm
+                     for k in s.Ratios do yield n (lossOf r arm k) "F4"
+                     for k in s.Ratios do yield (match speedupOf r arm k with x when Double.IsNaN x -> "-" | x -> n x "F2" + "x")
+                     yield (if flags.IsEmpty then "-" else String.Join("; ", flags))
+                     yield string (cells |> List.sumBy (fun c -> c.Finished + c.Diverged + c.Failed))
+                     yield n (r.Seconds.TryFind arm |> Option.defaultValue 0.0) "F0" |] ]) |> ignore
+
+    // Claims (PAPERS.md §1), as rules over the best final losses and the reliable speedups.
+    let smallest, largest = List.head results, List.last results
+    let matrix = s.Arms |> List.filter matrixArms.Contains
+    let scalar = s.Arms |> List.filter (matrixArms.Contains >> not)
+    let bestOf (r: SizeResult) arms k = arms |> List.map (fun a -> lossOf r a k) |> List.filter (Double.IsNaN >> not) |> function [] -> nan | xs -> List.min xs
+    let leads (r: SizeResult) =
+        if matrix.IsEmpty || scalar.IsEmpty then None
+        else Some (ClaimRules.AtEverySetting(s.Ratios, fun k -> ClaimRules.Beats(bestOf r matrix k, bestOf r scalar k, tie)))
+    let meanMatrixSpeedup (r: SizeResult) =
+        s.Ratios |> List.map (fun k -> matrix |> List.map (fun a -> speedupOf r a k) |> List.filter (Double.IsFinite) |> function [] -> nan | xs -> List.max xs) |> List.average
+    let allReliable = results |> List.forall (fun r -> not (isNull (box r.Data.Fit)))
+    let speedupShrinks =
+        if results.Length < 2 || matrix.IsEmpty then None
+        elif not allReliable then None
+        else Some (ClaimRules.Shrinks(results |> List.map meanMatrixSpeedup |> Array.ofList, 0.02))
+    // The fit-free view of the same claim: AdamW's loss minus the best matrix arm's, averaged over ratios.
+    let gap (r: SizeResult) = s.Ratios |> List.map (fun k -> lossOf r "adamW" k - bestOf r matrix k) |> List.average
+    let gapShrinks = if results.Length < 2 || matrix.IsEmpty then None else Some (ClaimRules.Shrinks(results |> List.map gap |> Array.ofList, tie))
+    let adamWBeatenAtLargest =
+        if matrix.IsEmpty then None
+        else Some (ClaimRules.AtEverySetting(s.Ratios, fun k -> ClaimRules.Beats(bestOf largest matrix k, lossOf largest "adamW" k, tie)))
+    let muonBestEarly =
+        if not (List.contains "muon" s.Arms) || s.Ratios.Length < 2 then None
+        else
+            let early = s.Ratios |> List.filter (fun k -> k <= 4.0)
+            if early.IsEmpty then None
+            else Some (ClaimRules.AtEverySetting(early, fun k -> s.Arms |> List.forall (fun a -> a = "muon" || not (ClaimRules.Beats(lossOf largest a k, lossOf largest "muon" k, tie)))))
+    let show (x: float) = n x "F3"
+    report.Paragraph("## Verdicts\n\nA loss difference under the tie threshold (3e-3) never counts; \"not tested\" means the data cannot decide (an unreliable fit, or too few sizes or arms).") |> ignore
+    report.Table(
+        [ "claim (PAPERS.md §1)"; "rule"; "measured"; "verdict" ],
+        [ [| "Matrix-preconditioned optimizers lead at small scale"
+             sprintf "at %s, at every ratio, the best of %s beats the best of %s" smallest.Size.Label (String.Join("/", matrix)) (String.Join("/", scalar))
+             String.Join(", ", s.Ratios |> List.map (fun k -> $"{k}x: {show (bestOf smallest matrix k)} vs {show (bestOf smallest scalar k)}"))
+             ClaimRules.VerdictOrUntested(Option.toNullable (leads smallest)) |]
+          [| "The speedup over AdamW shrinks as the model grows"
+             "best matrix arm's speedup (mean over ratios, reliable AdamW fits) falls from size to size (tolerance 0.02)"
+             (if allReliable then String.Join(", ", results |> List.map (fun r -> $"{r.Size.Label}: {n (meanMatrixSpeedup r) "F2"}x")) else "AdamW fit unreliable at " + String.Join(", ", results |> List.filter (fun r -> isNull (box r.Data.Fit)) |> List.map _.Size.Label))
+             ClaimRules.VerdictOrUntested(Option.toNullable speedupShrinks) |]
+          [| "(same, fit-free) The advantage over AdamW shrinks as the model grows"
+             "AdamW's loss minus the best matrix arm's (mean over ratios) falls from size to size"
+             String.Join(", ", results |> List.map (fun r -> $"{r.Size.Label}: {n (gap r) "F3"}"))
+             ClaimRules.VerdictOrUntested(Option.toNullable gapShrinks) |]
+          [| "At the largest size matrix methods still beat tuned AdamW"
+             sprintf "at %s, at every ratio, the best of %s beats AdamW" largest.Size.Label (String.Join("/", matrix))
+             String.Join(", ", s.Ratios |> List.map (fun k -> $"{k}x: {show (bestOf largest matrix k)} vs {show (lossOf largest "adamW" k)}"))
+             ClaimRules.VerdictOrUntested(Option.toNullable adamWBeatenAtLargest) |]
+          [| "Muon is best at 1-4x Chinchilla"
+             sprintf "at %s, at every ratio <= 4, no arm beats Muon" largest.Size.Label
+             String.Join(", ", s.Ratios |> List.filter (fun k -> k <= 4.0) |> List.map (fun k -> $"{k}x: muon {show (lossOf largest "muon" k)}"))
+             ClaimRules.VerdictOrUntested(Option.toNullable muonBestEarly) |] ]) |> ignore
+
+    report.Plot("final-loss.png", "best final loss per arm and size", "data ratio (x Chinchilla)", "held-out loss",
+        [ for r in results do
+              for arm in s.Arms -> PlotSeries($"{arm} {r.Size.Label}", Array.ofList s.Ratios, s.Ratios |> List.map (lossOf r arm) |> Array.ofList) ],
+        log2X = true) |> ignore
+    report.Plot("advantage.png", "AdamW loss minus each arm's, by size", "data ratio (x Chinchilla)", "loss advantage over AdamW",
+        [ for r in results do
+              for arm in s.Arms |> List.filter ((<>) "adamW") ->
+                  PlotSeries($"{arm} {r.Size.Label}", Array.ofList s.Ratios, s.Ratios |> List.map (fun k -> lossOf r "adamW" k - lossOf r arm k) |> Array.ofList) ],
+        log2X = true) |> ignore
+    report.Save()
+
+/// Throughput pilot: a few steps of every arm at every size (one thread unless told), tokens/s, and
+/// the study's estimated cost from it (runs per search as counted, or 8 where no sweep has run yet).
+let pilot (s: Settings) threads (root: string) corpus =
+    let steps = 30L
+    let rows =
+        [ for size in s.Sizes do
+              for arm in s.Arms ->
+                  let optimizer, schedule, scale, _ = armSpec arm
+                  let spec =
+                      baseExperiment s threads corpus size
+                      |> Experiment.optimizer (Ir.With(optimizer, optimizer.Lr, scale))
+                      |> Experiment.schedule schedule
+                      |> Experiment.budget (Budget.steps steps)
+                      |> Experiment.eval (every = 0, batches = 1, problems = 0)
+                      |> Experiment.checkpoint (every = 0)
+                  let directory = Path.Combine(root, "pilot", $"{size.Label}-{arm}")
+                  if Directory.Exists directory then Directory.Delete(directory, true)
+                  let result = Trainer.Run(spec, TrainOptions(RunDirectory = directory))
+                  let n = RunSummary.Read(Path.Combine(directory, "summary.json")).NonEmbeddingParameters
+                  printfn "%s %s: %.0f tokens/s (N = %d)" size.Label arm result.TokensPerSecond n
+                  size, arm, n, result.TokensPerSecond ]
+    let runsPerSearch = 8.0
+    let totalRatio = List.sum s.Ratios
+    let lines =
+        [ yield "| size | N (non-embedding) | arm | tokens/s | tokens per search point (all ratios) | est. hours per arm |"
+          yield "|---|---:|---|---:|---:|---:|"
+          for size, arm, n, tps in rows ->
+              let tokens = totalRatio * 20.0 * float n
+              $"| {size.Label} | {n} | {arm} | {tps:F0} | {tokens:F0} | {runsPerSearch * tokens / tps / 3600.0:F2} |" ]
+    let total = rows |> List.sumBy (fun (_, _, n, tps) -> runsPerSearch * totalRatio * 20.0 * float n / tps) |> fun sec -> sec / 3600.0
+    let text = String.Join("\n", lines) + $"\n\nEstimated total: {total:F1} hours at {threads} thread(s), {runsPerSearch} runs per search.\n"
+    File.WriteAllText(Path.Combine(root, "pilot.md"), text)
+    printfn "%s" text
+
+let study (context: StudyContext) =
+    let s = if context.Quick then quick else full
+    let threads = context.Threads |> Option.ofNullable |> Option.defaultValue (if context.Quick then 1 else 2)
+    let root = Path.GetFullPath(Path.Combine(context.RunsRoot, if context.Quick then "optimizer-sweep-quick" else "optimizer-sweep"))
+    Directory.CreateDirectory root |> ignore
+    let corpus = corpusPath s root
+    if Environment.GetEnvironmentVariable "MODELDSL_SWEEP_PILOT" = "1" then pilot s threads root corpus
+    else
+        let results = [ for size in s.Sizes -> runSize s threads corpus root size ]
+        let path = writeReport s root corpus results
+        printfn "report: %s" path

@@ -65,48 +65,36 @@ let tests =
             | Error errors -> failtestf "expected one error, got %A" errors
         }
 
-        Sequencing.training <| test "the optimizer-sweep example runs end to end in quick mode and reports every arm and ratio" {
+        Sequencing.training <| test "the optimizer study runs end to end in quick mode, writes its verdicts and resumes from its run stores" {
             let script = Path.Combine(repositoryRoot, "examples", "optimizer_sweep.fsx")
-            let root = Directory.CreateTempSubdirectory("modeldsl-sweep-example-").FullName
+            let root = Directory.CreateTempSubdirectory("modeldsl-optimizer-study-").FullName
             try
-                // The corpus goes to the temporary folder too: the test writes nothing into the repository.
-                let corpusFolder = Path.Combine(root, "corpus")
-                let before = Environment.GetEnvironmentVariable "MODELDSL_CORPUS_DIR"
-                let spec =
-                    Sequencing.withEnvironment [ "MODELDSL_SWEEP_QUICK", "1"; "MODELDSL_CORPUS_DIR", corpusFolder ] <| fun () ->
-                        match SweepSource.load script with
-                        | Ok spec -> spec
-                        | Error failure -> failtestf "the example failed to load: %A" failure
-                Expect.equal spec.Name "optimizer-sweep-quick" "quick mode is selected by the environment"
-                Expect.equal (Environment.GetEnvironmentVariable "MODELDSL_CORPUS_DIR") before "the environment is restored"
-                let corpus = (spec.Arms[0].Base.Task :?> ModelDsl.Core.Tasks.TextCorpus).Path
-                Expect.equal (Path.GetDirectoryName corpus) corpusFolder "the corpus is written where the environment says"
-                Expect.stringContains (File.ReadAllText corpus) "public static class SpecJson" "the corpus holds the current sources"
-                let exitCode = SweepCommand.runSweep spec (Some root) None Threading.CancellationToken.None
-                Expect.equal exitCode 0 "exit code"
-                let report = File.ReadAllText(Path.Combine(root, spec.Name, "report.md"))
-                for arm in spec.Arms do
-                    for ratio in spec.Ratios do
-                        Expect.stringContains report $"| {arm.Label} | {ratio}x |" $"a row for {arm.Label} at {ratio}x"
-                Expect.stringContains report "Baseline `adamW`: L(k) =" "the baseline's scaling fit"
-                Expect.isTrue (File.Exists(Path.Combine(root, spec.Name, "plots", "final-loss.png"))) "final-loss plot"
-            finally
-                Directory.Delete(root, true)
-        }
-
-        Sequencing.training <| test "a stale corpus is rebuilt from the current sources" {
-            let script = Path.Combine(repositoryRoot, "examples", "optimizer_sweep.fsx")
-            let root = Directory.CreateTempSubdirectory("modeldsl-sweep-corpus-").FullName
-            try
-                let stale = Path.Combine(root, "modeldsl-sources.txt")
-                File.WriteAllText(stale, "an old corpus")
-                Sequencing.withEnvironment [ "MODELDSL_SWEEP_QUICK", "1"; "MODELDSL_CORPUS_DIR", root ] <| fun () ->
-                    match SweepSource.load script with
-                    | Ok _ -> ()
-                    | Error failure -> failtestf "the example failed to load: %A" failure
-                let text = File.ReadAllText stale
-                Expect.notEqual text "an old corpus" "the stale corpus was replaced"
-                Expect.stringContains text "public static class SpecJson" "by the sources"
+                match ExperimentSource.loadRunnable script with
+                | Ok (ExperimentSource.Study study) ->
+                    study (ModelDsl.Runtime.Studies.StudyContext(root, true))
+                    let folder = Path.Combine(root, "optimizer-sweep-quick")
+                    let report = File.ReadAllText(Path.Combine(folder, "report.md"))
+                    Expect.stringContains report "## Verdicts" "the verdict table"
+                    Expect.stringContains report "| Matrix-preconditioned optimizers lead at small scale |" "claim 1 row"
+                    Expect.stringContains report "| The speedup over AdamW shrinks as the model grows |" "claim 2 row"
+                    Expect.isTrue (File.Exists(Path.Combine(folder, "final-loss.png"))) "final-loss plot"
+                    for size in [ "w8-d1"; "w16-d1" ] do
+                        let sizeReport = File.ReadAllText(Path.Combine(folder, size, "report.md"))
+                        for arm in [ "adamW"; "muon" ] do
+                            for ratio in [ "0.02"; "0.04"; "0.08"; "0.16" ] do
+                                Expect.stringContains sizeReport $"| {arm} | {ratio}x |" $"{size}: a row for {arm} at {ratio}x"
+                    // The corpus is the generated grammar text, not source code.
+                    let corpus = Directory.GetFiles(Path.Combine(folder, "corpus")) |> Array.exactlyOne
+                    let text = File.ReadAllText corpus
+                    Expect.isFalse (text.Contains "namespace" || text.Contains "{") "no source code in the corpus"
+                    Expect.stringContains text ". " "sentences"
+                    // Running again trains nothing new and rewrites the same report.
+                    let runs () = Directory.GetFiles(folder, "summary.json", SearchOption.AllDirectories).Length
+                    let before = runs ()
+                    study (ModelDsl.Runtime.Studies.StudyContext(root, true))
+                    Expect.equal (runs ()) before "no run was trained again"
+                    Expect.equal (File.ReadAllText(Path.Combine(folder, "report.md"))) report "the same report"
+                | other -> failtestf "the optimizer study should bind a study, got %A" other
             finally
                 Directory.Delete(root, true)
         }

@@ -30,10 +30,19 @@ public sealed record CoordinateDescentSearch : SearchSpec
     /// <summary>Grid index per axis to start from; null starts at the middle of every grid.</summary>
     public ValueList<int>? Start { get; init; }
     public double TieThreshold { get; init; } = 3e-3;
+    /// <summary>
+    /// Edge widening: when the best value of an axis (of three or more values) is its grid's first or
+    /// last, the axis gains one value beyond that edge (by the grid's ratio there) and the descent
+    /// continues, up to this many extensions per side of each axis. Null (the default) never widens.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxEdgeExtensions { get; init; }
 
     public override void Validate(Validator v, string path, IReadOnlyList<int> gridSizes)
     {
         v.NonNegative(TieThreshold, $"{path}.tieThreshold");
+        if (MaxEdgeExtensions is { } extensions)
+            v.Require(extensions >= 0 && extensions <= 20, $"{path}.maxEdgeExtensions", $"{extensions} must lie in [0, 20]");
         if (Start is not { } start) return;
         if (start.Count != gridSizes.Count)
         {

@@ -86,4 +86,21 @@ public static class ClaimRules
         var grows = unaided[^1] is not { } last || last > (unaided[0] ?? 0);
         return larger && grows;
     }
+
+    /// <summary>The verdict of a claim that may not be testable on the data at hand (null: "not tested").</summary>
+    public static string VerdictOrUntested(bool? holds) => holds is { } h ? Verdict(h) : "not tested";
+
+    /// <summary>Whether <paramref name="loss"/> is lower than <paramref name="other"/> by more than
+    /// <paramref name="margin"/> (a tie threshold); false when either is NaN.</summary>
+    public static bool Beats(double loss, double other, double margin) => loss < other - margin;
+
+    /// <summary>"Shrinks along the list": every value finite, each at most the previous plus
+    /// <paramref name="tolerance"/>, and the last below the first by more than the tolerance; false for fewer than two values.</summary>
+    public static bool Shrinks(IReadOnlyList<double> values, double tolerance)
+    {
+        if (values.Count < 2 || values.Any(v => !double.IsFinite(v))) return false;
+        for (var i = 1; i < values.Count; i++)
+            if (values[i] > values[i - 1] + tolerance) return false;
+        return values[^1] < values[0] - tolerance;
+    }
 }

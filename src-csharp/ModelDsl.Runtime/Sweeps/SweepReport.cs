@@ -13,11 +13,16 @@ namespace ModelDsl.Runtime.Sweeps;
 /// sits at the first or last grid value: the optimum may lie outside the grid, so the arm is tuned
 /// only within it (widen that axis to be fair to it).
 /// </summary>
+/// Widening says per axis what edge widening added; CappedAxes names the axes whose best is still at an
+/// edge after the search used every allowed extension there (the cap stopped the search, not the data).
 public sealed record ReportCell(string Arm, double? Ratio, RunStoreEntry? Best, bool SearchComplete, int Finished, int Diverged, int Failed,
-    int Unfinished, double? EquivalentRatio, double? Speedup, IReadOnlyList<string>? EdgeAxes = null);
+    int Unfinished, double? EquivalentRatio, double? Speedup, IReadOnlyList<string>? EdgeAxes = null,
+    IReadOnlyList<string>? CappedAxes = null, IReadOnlyList<string>? Widening = null);
 
-/// <summary>Everything the report shows; Fit is null (with FitProblem saying why) when speedups cannot be computed.</summary>
-public sealed record SweepReportData(SweepSpec Spec, SweepDirectory Directory, IReadOnlyList<ReportCell> Cells, PowerLawFit? Fit, string? FitProblem)
+/// <summary>Everything the report shows; Fit is null (with FitProblem saying why) when speedups cannot be computed.
+/// BaselineFit is the constrained fit whenever one could be made, reliable or not (an unreliable one is shown, never used).</summary>
+public sealed record SweepReportData(SweepSpec Spec, SweepDirectory Directory, IReadOnlyList<ReportCell> Cells, PowerLawFit? Fit, string? FitProblem,
+    ScalingFit? BaselineFit = null)
 {
     public string BaselineLabel => Spec.BaselineArm().Label;
 }
@@ -50,27 +55,31 @@ public static class SweepReport
         foreach (var ratio in spec.Budgets())
             foreach (var arm in spec.Arms)
             {
-                var sizes = arm.GridSizes;
-                // The arm's runs at this budget are those of the current grid (matched by spec key), so
+                var (best, complete, bestPoint, finalArm, widening) = ReplaySearch(arm, ratio, store, divergence);
+                var sizes = finalArm.GridSizes;
+                // The arm's runs at this budget are those of the searched grid (matched by spec key), so
                 // results of an edited sweep's old configurations are not mixed in.
                 var runs = GridPoint.All(sizes)
-                    .Select(point => store.Find(RunStore.KeyOf(arm.Resolve(point.Indices, ratio))))
+                    .Select(point => store.Find(RunStore.KeyOf(finalArm.Resolve(point.Indices, ratio))))
                     .OfType<RunStoreEntry>().ToList();
-                var (best, complete, bestPoint) = ReplaySearch(arm, ratio, store, divergence);
-                var edgeAxes = bestPoint is null ? [] : arm.Axes
+                var edgeAxes = bestPoint is null ? [] : finalArm.Axes
                     .Where((axis, i) => sizes[i] >= 3 && (bestPoint[i] == 0 || bestPoint[i] == sizes[i] - 1))
                     .Select(axis => axis.Label).ToList();
+                var capped = widening is null ? [] : arm.Axes.Where((axis, i) => widening[i].CapReached).Select(axis => axis.Label).ToList();
+                var widened = widening is null ? [] : arm.Axes.Select((axis, i) => (axis, w: widening[i])).Where(p => p.w.Widened)
+                    .Select(p => $"{p.axis.Label} +{p.w.Below} below, +{p.w.Above} above").ToList();
                 cells.Add(new ReportCell(arm.Label, ratio, best, complete,
                     runs.Count(r => r.Status == RunStoreStatus.Finished), runs.Count(r => r.Status == RunStoreStatus.Diverged),
-                    runs.Count(r => r.Status == RunStoreStatus.Failed), runs.Count(r => r.Status == RunStoreStatus.Running), null, null, edgeAxes));
+                    runs.Count(r => r.Status == RunStoreStatus.Failed), runs.Count(r => r.Status == RunStoreStatus.Running), null, null, edgeAxes,
+                    capped, widened));
             }
 
-        var (fit, problem) = FitBaseline(spec, cells);
+        var (fit, problem, scaling) = FitBaseline(spec, cells);
         if (fit is not null)
             cells = cells.Select(c => c.Best?.ValidationLoss is { } loss && c.Ratio is { } k
                 ? c with { EquivalentRatio = fit.EquivalentRatio(loss), Speedup = fit.Speedup(loss, k) }
                 : c).ToList();
-        return new SweepReportData(spec, directory, cells, fit, problem);
+        return new SweepReportData(spec, directory, cells, fit, problem, scaling);
     }
 
     /// <summary>
@@ -78,46 +87,49 @@ public static class SweepReport
     /// the best is not simply the lowest loss). When the search has not reached its end, the lowest
     /// finished loss so far is returned with complete = false.
     /// </summary>
-    private static (RunStoreEntry? Best, bool Complete, GridPoint? BestPoint) ReplaySearch(SweepArm arm, double? ratio, RunStore store, DivergenceRule divergence)
+    private static (RunStoreEntry? Best, bool Complete, GridPoint? BestPoint, SweepArm FinalArm, IReadOnlyList<AxisWidening>? Widening) ReplaySearch(
+        SweepArm arm, double? ratio, RunStore store, DivergenceRule divergence)
     {
-        var seen = new Dictionary<GridPoint, RunStoreEntry>();
-        double Stored(GridPoint point)
+        var seen = new Dictionary<string, RunStoreEntry>();
+        var latest = arm;
+        IReadOnlyList<double> Stored(SweepArm current, IReadOnlyList<GridPoint> points)
         {
-            var run = store.Find(RunStore.KeyOf(arm.Resolve(point.Indices, ratio)));
-            if (run is not { Status: RunStoreStatus.Finished or RunStoreStatus.Diverged }) throw new SearchIncomplete();
-            seen[point] = run;
-            return run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
+            latest = current;
+            return points.Select(point =>
+            {
+                var run = store.Find(RunStore.KeyOf(current.Resolve(point.Indices, ratio)));
+                if (run is not { Status: RunStoreStatus.Finished or RunStoreStatus.Diverged }) throw new SearchIncomplete();
+                seen[run.Key] = run;
+                return run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN;
+            }).ToList();
         }
-        var sizes = arm.GridSizes;
         try
         {
-            var outcome = arm.Search switch
-            {
-                CoordinateDescentSearch search => CoordinateDescent.Run(sizes, new GridPoint(search.StartPoint(sizes)), search.TieThreshold, divergence, Stored),
-                _ => GridSearchRunner.Run(sizes, divergence, Stored),
-            };
-            return (outcome.Best is { } best ? seen[best] : null, true, outcome.Best);
+            var search = ArmSearch.Run(arm, divergence, Stored);
+            var best = search.Outcome.Best is { } point ? seen[RunStore.KeyOf(search.Arm.Resolve(point.Indices, ratio))] : null;
+            return (best, true, search.Outcome.Best, search.Arm, search.Widening);
         }
         catch (SearchIncomplete)
         {
-            return (seen.Values.Where(r => r.Status == RunStoreStatus.Finished).MinBy(r => r.ValidationLoss), false, null);
+            return (seen.Values.Where(r => r.Status == RunStoreStatus.Finished).MinBy(r => r.ValidationLoss), false, null, latest, null);
         }
     }
 
     private sealed class SearchIncomplete : Exception;
 
-    private static (PowerLawFit? Fit, string? Problem) FitBaseline(SweepSpec spec, IReadOnlyList<ReportCell> cells)
+    /// <summary>The constrained fit of the baseline's best losses; speedups only from a reliable one.</summary>
+    private static (PowerLawFit? Fit, string? Problem, ScalingFit? Scaling) FitBaseline(SweepSpec spec, IReadOnlyList<ReportCell> cells)
     {
         var baseline = spec.BaselineArm().Label;
-        if (spec.Ratios.Count == 0) return (null, "no Chinchilla ratios: speedups need budgets given as ratios");
+        if (spec.Ratios.Count == 0) return (null, "no Chinchilla ratios: speedups need budgets given as ratios", null);
         var points = cells.Where(c => c.Arm == baseline && c.Ratio is not null && c.Best?.ValidationLoss is not null)
             .Select(c => (K: c.Ratio!.Value, L: c.Best!.ValidationLoss!.Value)).ToList();
         if (points.Count < 3)
-            return (null, $"the baseline '{baseline}' has best losses at {points.Count} ratio(s); the fit L(k) = alpha k^-B + beta needs 3 or more");
-        var fit = PowerLawFit.Fit(points.Select(p => p.K).ToList(), points.Select(p => p.L).ToList());
-        if (!(fit.Alpha > 0))
-            return (null, $"the baseline's best loss does not fall with more data (fitted alpha = {Number(fit.Alpha)}); speedups are undefined");
-        return (fit, null);
+            return (null, $"the baseline '{baseline}' has best losses at {points.Count} ratio(s); the fit L(k) = alpha k^-B + beta needs 3 or more", null);
+        var scaling = ConstrainedPowerLawFit.Fit(points.Select(p => p.K).ToList(), points.Select(p => p.L).ToList());
+        if (!scaling.Reliable)
+            return (null, $"the baseline '{baseline}' fit is unreliable ({string.Join("; ", scaling.Problems)})", scaling);
+        return (scaling.Fit, null, scaling);
     }
 
     public static string ToMarkdown(SweepReportData data, IReadOnlyList<string>? plots = null)
@@ -136,15 +148,23 @@ public static class SweepReport
                 _ => "grid",
             };
             var axes = arm.Axes.Count == 0 ? "no axes" : string.Join("; ", arm.Axes.Select(a => $"{a.Label} ({a.Path}) in {{{string.Join(", ", a.Values.Select(Number))}}}"));
+            if (arm.Search is CoordinateDescentSearch { MaxEdgeExtensions: > 0 } widening)
+                search += $", widening an axis at its edge up to {widening.MaxEdgeExtensions} times per side";
             text.AppendLine($"- `{arm.Label}`: {search} over {axes}");
         }
         text.AppendLine();
         if (data.Fit is { } fit)
             text.AppendLine($"Baseline `{data.BaselineLabel}`: L(k) = {Number(fit.Alpha)} k^-{Number(fit.Exponent)} + {Number(fit.Beta)} " +
-                            $"(least squares, residual sum of squares {fit.SumOfSquares.ToString("G3", CultureInfo.InvariantCulture)}). " +
+                            $"(least squares with B > 0, 0 <= beta < the lowest loss; residual sum of squares {fit.SumOfSquares.ToString("G3", CultureInfo.InvariantCulture)}, " +
+                            $"RMS residual {Number(100 * data.BaselineFit!.RelativeRmsResidual)}% of the loss range). " +
                             "Speedup = k_eff / k with k_eff = ((L - beta) / alpha)^(-1/B), the baseline data ratio that reaches loss L.").AppendLine();
         else
+        {
+            if (data.BaselineFit is { } unreliable)
+                text.AppendLine($"Baseline `{data.BaselineLabel}` fit (unreliable, not used): L(k) = {Number(unreliable.Fit.Alpha)} k^-{Number(unreliable.Fit.Exponent)} + " +
+                                $"{Number(unreliable.Fit.Beta)}.").AppendLine();
             text.AppendLine($"No speedups: {data.FitProblem}.").AppendLine();
+        }
 
         text.AppendLine($"| arm | ratio | best loss | hyperparameters | speedup vs {data.BaselineLabel} | finished | diverged | failed | unfinished |");
         text.AppendLine("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
@@ -152,14 +172,20 @@ public static class SweepReport
         {
             var loss = c.Best?.ValidationLoss is { } l ? l.ToString("F4", CultureInfo.InvariantCulture) + (c.SearchComplete ? "" : " (search unfinished)") : "-";
             var values = c.Best is { } best ? best.DescribeValues() : "-";
-            if (c.EdgeAxes is { Count: > 0 } edges) values += $" (at grid edge: {string.Join(", ", edges)})";
+            if (c.CappedAxes is { Count: > 0 } capped) values += $" (at grid edge after the widening cap: {string.Join(", ", capped)})";
+            var uncapped = (c.EdgeAxes ?? []).Except(c.CappedAxes ?? []).ToList();
+            if (uncapped.Count > 0) values += $" (at grid edge: {string.Join(", ", uncapped)})";
+            if (c.Widening is { Count: > 0 } widened) values += $" (widened: {string.Join("; ", widened)})";
             var speedup = c.Speedup is { } s ? (double.IsPositiveInfinity(s) ? "beyond fit" : s.ToString("F2", CultureInfo.InvariantCulture) + "x") : "-";
             var ratio = c.Ratio is { } r ? Number(r) + "x" : "base";
             text.AppendLine($"| {c.Arm} | {ratio} | {loss} | {values} | {speedup} | {c.Finished} | {c.Diverged} | {c.Failed} | {c.Unfinished} |");
         }
         if (data.Cells.Any(c => c.EdgeAxes is { Count: > 0 }))
             text.AppendLine().AppendLine("\"At grid edge\": the best value of that axis is the first or last of its grid, so the optimum may lie " +
-                                         "outside it and the arm is tuned only within the grid; widen that axis before trusting its speedup.");
+                                         "outside it and the arm is tuned only within the grid; widen that axis before trusting its speedup." +
+                                         (data.Cells.Any(c => c.CappedAxes is { Count: > 0 })
+                                             ? " \"After the widening cap\": the search extended that edge as often as allowed and the best is still on it."
+                                             : ""));
         if (plots is { Count: > 0 })
         {
             text.AppendLine();

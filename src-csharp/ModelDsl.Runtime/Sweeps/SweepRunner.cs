@@ -10,8 +10,10 @@ namespace ModelDsl.Runtime.Sweeps;
 /// <summary>A run the sweep is about to train (or resume).</summary>
 public sealed record SweepRunStart(string Arm, double? Ratio, string Values, string RunDirectory, bool Resuming);
 
-/// <summary>The search of one arm at one budget: what ran and the best configuration (null when all diverged).</summary>
-public sealed record SweepArmResult(string Arm, double? Ratio, SearchOutcome Outcome, RunStoreEntry? Best);
+/// <summary>The search of one arm at one budget: what ran and the best configuration (null when all diverged).
+/// FinalArm is the arm with its axes as the search left them (widened at the edges when it widens); Outcome's points index its grid.</summary>
+public sealed record SweepArmResult(string Arm, double? Ratio, SearchOutcome Outcome, RunStoreEntry? Best, SweepArm? FinalArm = null,
+    IReadOnlyList<AxisWidening>? Widening = null);
 
 public sealed record SweepResult(string Directory, IReadOnlyList<SweepArmResult> Results);
 
@@ -58,22 +60,17 @@ public static class SweepRunner
         foreach (var ratio in spec.Budgets())
             foreach (var arm in spec.Arms)
             {
-                var runs = new Dictionary<GridPoint, RunStoreEntry>();
-                IReadOnlyList<double> Round(IReadOnlyList<GridPoint> points)
+                // Runs by configuration key: a widened grid re-indexes its points, the keys stay.
+                var runs = new Dictionary<string, RunStoreEntry>();
+                IReadOnlyList<double> Round(SweepArm current, IReadOnlyList<GridPoint> points)
                 {
-                    var entries = RunRound(context, arm, ratio, points);
-                    for (var i = 0; i < points.Count; i++) runs[points[i]] = entries[i];
+                    var entries = RunRound(context, current, ratio, points);
+                    for (var i = 0; i < points.Count; i++) runs[entries[i].Key] = entries[i];
                     return entries.Select(run => run.Status == RunStoreStatus.Finished ? run.ValidationLoss!.Value : double.NaN).ToList();
                 }
-                var sizes = arm.GridSizes;
-                var outcome = arm.Search switch
-                {
-                    CoordinateDescentSearch search =>
-                        CoordinateDescent.RunInRounds(sizes, new GridPoint(search.StartPoint(sizes)), search.TieThreshold, divergence, Round),
-                    Core.Sweeps.GridSearch => GridSearchRunner.RunInRounds(sizes, divergence, Round),
-                    var other => throw new NotSupportedException($"search {other.GetType().Name} is not implemented"),
-                };
-                results.Add(new SweepArmResult(arm.Label, ratio, outcome, outcome.Best is { } best ? runs[best] : null));
+                var search = ArmSearch.Run(arm, divergence, Round);
+                var bestRun = search.Outcome.Best is { } best ? runs[RunStore.KeyOf(search.Arm.Resolve(best.Indices, ratio))] : null;
+                results.Add(new SweepArmResult(arm.Label, ratio, search.Outcome, bestRun, search.Arm, search.Widening));
             }
         return new SweepResult(directory.Path, results);
     }

@@ -76,7 +76,7 @@ public sealed class GoldenSpecTests
         nameof(CheckpointSource) => new CheckpointSource { Path = "runs/pretrained/checkpoints/step-00000100.ckpt" },
         nameof(InterpolatedSource) => new InterpolatedSource { A = new RunSource { Path = "runs/early" }, B = new RunSource { Path = "runs/late" }, Alpha = 0.25 },
         nameof(PerturbedSource) => new PerturbedSource { Source = new RunSource { Path = "runs/pretrained" }, Gamma = 0.01, NoiseSeed = 3 },
-        nameof(CoordinateDescentSearch) => new CoordinateDescentSearch { Start = new[] { 1 } },
+        nameof(CoordinateDescentSearch) => new CoordinateDescentSearch { Start = new[] { 1 }, MaxEdgeExtensions = 3 },
         nameof(HuggingFaceSource) => new HuggingFaceSource { Path = "hf/some-llama" },
         _ => Activator.CreateInstance(variant.Type) ?? throw new InvalidOperationException(variant.Type.Name),
     };
