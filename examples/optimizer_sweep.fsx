@@ -159,7 +159,7 @@ let tie = CoordinateDescentSearch().TieThreshold
 
 let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResult list) =
     let report = StudyReport(root, "Optimizer comparison (arXiv 2509.02046) on a grammar corpus")
-    let n = StudyReport.Number
+    let n (x: float) (format: string) = StudyReport.Number(x, format)
     report.Paragraph(
         sprintf "Data: %s bytes of a generated English-like corpus (GrammarText, lexicon 3000 words, seeds 2509/1; `%s`), byte-level, sequences of %d, batch %d. " (string s.CorpusBytes) (Path.GetFileName corpus) s.Length s.Batch
         + sprintf "Sizes: %s (llama blocks, width/16 depth). Ratios: %s x Chinchilla. Arms: %s. " (String.Join(", ", results |> List.map (fun r -> $"{r.Size.Label} (N = {r.NonEmbedding})"))) (String.Join(", ", s.Ratios)) (String.Join(", ", s.Arms))
@@ -172,7 +172,14 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
             | _ -> sprintf "No AdamW fit: %s." r.Data.FitProblem
         report.Paragraph(sprintf "### %s\n\n%s" r.Size.Label fitLine) |> ignore
         report.Table(
-            [ yield "arm"; for k in s.Ratios do yield $"{k}x loss"; for k in s.Ratios do yield $"{k}x speedup"; yield "flags"; yield "runs"; yield "wall-clock (s)" ],
+            [ yield "arm"
+              for k in s.Ratios do
+                  yield $"{k}x loss"
+              for k in s.Ratios do
+                  yield $"{k}x speedup"
+              yield "flags"
+              yield "runs"
+              yield "wall-clock (s)" ],
             [ for arm in s.Arms ->
                   let cells = r.Data.Cells |> Seq.filter (fun c -> c.Arm = arm) |> List.ofSeq
                   let flags =
@@ -182,7 +189,7 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
                             if not c.SearchComplete then yield $"{c.Ratio}x: unfinished" ]
                   [| yield arm
                      for k in s.Ratios do yield n (lossOf r arm k) "F4"
-                     for k in s.Ratios do yield (match speedupOf r arm k with x when Double.IsNaN x -> "-" | x -> n x "F2" + "x")
+                     for k in s.Ratios do yield (match speedupOf r arm k with x when Double.IsNaN x -> "-" | x when Double.IsInfinity x -> "beyond fit" | x -> n x "F2" + "x")
                      yield (if flags.IsEmpty then "-" else String.Join("; ", flags))
                      yield string (cells |> List.sumBy (fun c -> c.Finished + c.Diverged + c.Failed))
                      yield n (r.Seconds.TryFind arm |> Option.defaultValue 0.0) "F0" |] ]) |> ignore
@@ -196,12 +203,15 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
         if matrix.IsEmpty || scalar.IsEmpty then None
         else Some (ClaimRules.AtEverySetting(s.Ratios, fun k -> ClaimRules.Beats(bestOf r matrix k, bestOf r scalar k, tie)))
     let meanMatrixSpeedup (r: SizeResult) =
-        s.Ratios |> List.map (fun k -> matrix |> List.map (fun a -> speedupOf r a k) |> List.filter (Double.IsFinite) |> function [] -> nan | xs -> List.max xs) |> List.average
+        s.Ratios |> List.map (fun k -> matrix |> List.map (fun a -> speedupOf r a k) |> List.filter (Double.IsNaN >> not) |> function [] -> nan | xs -> List.max xs) |> List.average
     let allReliable = results |> List.forall (fun r -> not (isNull (box r.Data.Fit)))
     let speedupShrinks =
         if results.Length < 2 || matrix.IsEmpty then None
         elif not allReliable then None
-        else Some (ClaimRules.Shrinks(results |> List.map meanMatrixSpeedup |> Array.ofList, 0.02))
+        else
+            // A loss below a fit's floor has no finite speedup ("beyond fit"): the mean cannot be compared.
+            let means = results |> List.map meanMatrixSpeedup
+            if means |> List.exists (Double.IsFinite >> not) then None else Some (ClaimRules.Shrinks(Array.ofList means, 0.02))
     // The fit-free view of the same claim: AdamW's loss minus the best matrix arm's, averaged over ratios.
     let gap (r: SizeResult) = s.Ratios |> List.map (fun k -> lossOf r "adamW" k - bestOf r matrix k) |> List.average
     let gapShrinks = if results.Length < 2 || matrix.IsEmpty then None else Some (ClaimRules.Shrinks(results |> List.map gap |> Array.ofList, tie))
@@ -224,19 +234,19 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
              ClaimRules.VerdictOrUntested(Option.toNullable (leads smallest)) |]
           [| "The speedup over AdamW shrinks as the model grows"
              "best matrix arm's speedup (mean over ratios, reliable AdamW fits) falls from size to size (tolerance 0.02)"
-             (if allReliable then String.Join(", ", results |> List.map (fun r -> $"{r.Size.Label}: {n (meanMatrixSpeedup r) "F2"}x")) else "AdamW fit unreliable at " + String.Join(", ", results |> List.filter (fun r -> isNull (box r.Data.Fit)) |> List.map _.Size.Label))
+             (if allReliable then String.Join(", ", results |> List.map (fun r -> r.Size.Label + ": " + n (meanMatrixSpeedup r) "F2" + "x")) else "AdamW fit unreliable at " + String.Join(", ", results |> List.filter (fun r -> isNull (box r.Data.Fit)) |> List.map _.Size.Label))
              ClaimRules.VerdictOrUntested(Option.toNullable speedupShrinks) |]
           [| "(same, fit-free) The advantage over AdamW shrinks as the model grows"
              "AdamW's loss minus the best matrix arm's (mean over ratios) falls from size to size"
-             String.Join(", ", results |> List.map (fun r -> $"{r.Size.Label}: {n (gap r) "F3"}"))
+             String.Join(", ", results |> List.map (fun r -> r.Size.Label + ": " + n (gap r) "F3"))
              ClaimRules.VerdictOrUntested(Option.toNullable gapShrinks) |]
           [| "At the largest size matrix methods still beat tuned AdamW"
              sprintf "at %s, at every ratio, the best of %s beats AdamW" largest.Size.Label (String.Join("/", matrix))
-             String.Join(", ", s.Ratios |> List.map (fun k -> $"{k}x: {show (bestOf largest matrix k)} vs {show (lossOf largest "adamW" k)}"))
+             String.Join(", ", s.Ratios |> List.map (fun k -> sprintf "%gx: %s vs %s" k (show (bestOf largest matrix k)) (show (lossOf largest "adamW" k))))
              ClaimRules.VerdictOrUntested(Option.toNullable adamWBeatenAtLargest) |]
           [| "Muon is best at 1-4x Chinchilla"
              sprintf "at %s, at every ratio <= 4, no arm beats Muon" largest.Size.Label
-             String.Join(", ", s.Ratios |> List.filter (fun k -> k <= 4.0) |> List.map (fun k -> $"{k}x: muon {show (lossOf largest "muon" k)}"))
+             String.Join(", ", s.Ratios |> List.filter (fun k -> k <= 4.0) |> List.map (fun k -> sprintf "%gx: muon %s" k (show (lossOf largest "muon" k))))
              ClaimRules.VerdictOrUntested(Option.toNullable muonBestEarly) |] ]) |> ignore
 
     report.Plot("final-loss.png", "best final loss per arm and size", "data ratio (x Chinchilla)", "held-out loss",
@@ -250,12 +260,15 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
         log2X = true) |> ignore
     report.Save()
 
-/// Throughput pilot: a few steps of every arm at every size (one thread unless told), tokens/s, and
-/// the study's estimated cost from it (runs per search as counted, or 8 where no sweep has run yet).
+/// Throughput pilot: 30 steps of every arm at each candidate size (width w, depth w/16), tokens/s, and
+/// the cost of a full study at that size from it, assuming 8 runs per search (3 learning rates x 2
+/// weight decays by coordinate descent, plus a widening or two).
+let pilotSizes = [ for w in [ 16; 32; 48; 64 ] -> { Width = w; Depth = w / 16; Heads = w / 8 } ]
+
 let pilot (s: Settings) threads (root: string) corpus =
     let steps = 30L
     let rows =
-        [ for size in s.Sizes do
+        [ for size in pilotSizes do
               for arm in s.Arms ->
                   let optimizer, schedule, scale, _ = armSpec arm
                   let spec =
@@ -267,20 +280,31 @@ let pilot (s: Settings) threads (root: string) corpus =
                       |> Experiment.checkpoint (every = 0)
                   let directory = Path.Combine(root, "pilot", $"{size.Label}-{arm}")
                   if Directory.Exists directory then Directory.Delete(directory, true)
+                  // CPU time of this process as well as wall-clock: on a shared machine the wall-clock
+                  // rate depends on the other load, the CPU-time rate (one thread) much less.
+                  let cpu0 = Diagnostics.Process.GetCurrentProcess().TotalProcessorTime
                   let result = Trainer.Run(spec, TrainOptions(RunDirectory = directory))
+                  let cpu = (Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds
                   let n = RunSummary.Read(Path.Combine(directory, "summary.json")).NonEmbeddingParameters
-                  printfn "%s %s: %.0f tokens/s (N = %d)" size.Label arm result.TokensPerSecond n
-                  size, arm, n, result.TokensPerSecond ]
+                  let perCpu = float (steps * int64 s.Batch * int64 s.Length) / cpu
+                  printfn "%s %s: %.0f tokens/s wall, %.0f tokens per CPU-second (N = %d)" size.Label arm result.TokensPerSecond perCpu n
+                  size, arm, n, result.TokensPerSecond, perCpu ]
     let runsPerSearch = 8.0
     let totalRatio = List.sum s.Ratios
     let lines =
-        [ yield "| size | N (non-embedding) | arm | tokens/s | tokens per search point (all ratios) | est. hours per arm |"
-          yield "|---|---:|---|---:|---:|---:|"
-          for size, arm, n, tps in rows ->
+        [ yield "| size | N (non-embedding) | arm | tokens/s (wall) | tokens per CPU-second | tokens per search point (all ratios) | est. hours per arm (CPU rate) |"
+          yield "|---|---:|---|---:|---:|---:|---:|"
+          for size, arm, n, tps, perCpu in rows ->
               let tokens = totalRatio * 20.0 * float n
-              $"| {size.Label} | {n} | {arm} | {tps:F0} | {tokens:F0} | {runsPerSearch * tokens / tps / 3600.0:F2} |" ]
-    let total = rows |> List.sumBy (fun (_, _, n, tps) -> runsPerSearch * totalRatio * 20.0 * float n / tps) |> fun sec -> sec / 3600.0
-    let text = String.Join("\n", lines) + $"\n\nEstimated total: {total:F1} hours at {threads} thread(s), {runsPerSearch} runs per search.\n"
+              $"| {size.Label} | {n} | {arm} | {tps:F0} | {perCpu:F0} | {tokens:F0} | {runsPerSearch * tokens / perCpu / 3600.0:F2} |" ]
+    let perSize =
+        [ for size in pilotSizes ->
+              let hours = rows |> List.filter (fun (z, _, _, _, _) -> z = size) |> List.sumBy (fun (_, _, n, _, perCpu) -> runsPerSearch * totalRatio * 20.0 * float n / perCpu / 3600.0)
+              $"- {size.Label}: {hours:F1} hours for all {s.Arms.Length} arms" ]
+    let ratiosText = String.Join(", ", s.Ratios)
+    let text =
+        String.Join("\n", lines) + "\n\nEstimated cost of a full study per size (one core at the CPU-time rate, "
+        + $"{runsPerSearch} runs per search, ratios {ratiosText}):\n\n" + String.Join("\n", perSize) + "\n"
     File.WriteAllText(Path.Combine(root, "pilot.md"), text)
     printfn "%s" text
 

@@ -82,4 +82,20 @@ public class SweepWideningTests : IDisposable
         Assert.Contains("fit (unreliable, not used)", markdown);
         Assert.Contains("3 distinct ratios", markdown);
     }
+
+    [Fact]
+    public void The_extension_cap_is_validated_and_omitted_from_JSON_when_unset()
+    {
+        var errors = Sweep(-1, 1).Validate();
+        Assert.Contains(errors, e => e.Path == "arms[0].search.maxEdgeExtensions" && e.Message.Contains("[0, 20]"));
+        var json = ModelDsl.Core.Json.SpecJson.Serialize(Sweep(0, 1) with
+        {
+            Arms = ValueList.Of(Arm(Axis("training.optimizer.lr", 1e-3, 2e-3, 4e-3))),
+        });
+        Assert.DoesNotContain("maxEdgeExtensions", json);
+        var back = ModelDsl.Core.Json.SpecJson.Deserialize<SweepSpec>(json);
+        Assert.Null(((CoordinateDescentSearch)back.Arms[0].Search).MaxEdgeExtensions);
+        var widened = ModelDsl.Core.Json.SpecJson.Deserialize<SweepSpec>(ModelDsl.Core.Json.SpecJson.Serialize(Sweep(3, 1)));
+        Assert.Equal(3, ((CoordinateDescentSearch)widened.Arms[0].Search).MaxEdgeExtensions);
+    }
 }
