@@ -51,6 +51,7 @@ type Settings =
 
 // Sizes: see docs/studies/optimizer-sweep/pilots.md for the throughput that set them.
 let full =
+    // Depth w / 16 rounded half up; widths 32/64/128 would cost far more than the machine allows (pilots.md).
     { Sizes = [ { Width = 16; Depth = 1; Heads = 2 }; { Width = 24; Depth = 2; Heads = 3 }; { Width = 32; Depth = 2; Heads = 4 } ]
       Ratios = [ 1.0; 2.0; 4.0; 8.0 ]
       Arms = [ "adamW"; "muon"; "soap"; "kron"; "lion" ]
@@ -263,12 +264,13 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
 /// Throughput pilot: 30 steps of every arm at each candidate size (width w, depth w/16), tokens/s, and
 /// the cost of a full study at that size from it, assuming 8 runs per search (3 learning rates x 2
 /// weight decays by coordinate descent, plus a widening or two).
-let pilotSizes = [ for w in [ 16; 32; 48; 64 ] -> { Width = w; Depth = w / 16; Heads = w / 8 } ]
+/// The study's sizes and the larger ones that were considered (width w, depth w / 16).
+let pilotSizes (s: Settings) = s.Sizes @ [ for w in [ 48; 64 ] -> { Width = w; Depth = w / 16; Heads = w / 8 } ]
 
-let pilot (s: Settings) threads (root: string) corpus =
+let pilot (s: Settings) (sizes: Size list) threads (root: string) corpus =
     let steps = 30L
     let rows =
-        [ for size in pilotSizes do
+        [ for size in sizes do
               for arm in s.Arms ->
                   let optimizer, schedule, scale, _ = armSpec arm
                   let spec =
@@ -298,7 +300,7 @@ let pilot (s: Settings) threads (root: string) corpus =
               let tokens = totalRatio * 20.0 * float n
               $"| {size.Label} | {n} | {arm} | {tps:F0} | {perCpu:F0} | {tokens:F0} | {runsPerSearch * tokens / perCpu / 3600.0:F2} |" ]
     let perSize =
-        [ for size in pilotSizes ->
+        [ for size in sizes ->
               let hours = rows |> List.filter (fun (z, _, _, _, _) -> z = size) |> List.sumBy (fun (_, _, n, _, perCpu) -> runsPerSearch * totalRatio * 20.0 * float n / perCpu / 3600.0)
               $"- {size.Label}: {hours:F1} hours for all {s.Arms.Length} arms" ]
     let ratiosText = String.Join(", ", s.Ratios)
@@ -314,8 +316,21 @@ let study (context: StudyContext) =
     let root = Path.GetFullPath(Path.Combine(context.RunsRoot, if context.Quick then "optimizer-sweep-quick" else "optimizer-sweep"))
     Directory.CreateDirectory root |> ignore
     let corpus = corpusPath s root
-    if Environment.GetEnvironmentVariable "MODELDSL_SWEEP_PILOT" = "1" then pilot s threads root corpus
+    // MODELDSL_SWEEP_SIZES=w32-d2 runs (or pilots) only the sizes named (comma-separated), e.g. one
+    // process per core on different sizes; their sweep folders are separate. The study report is
+    // written by a run over every size (sizes already finished are read from their run stores).
+    let only =
+        match Environment.GetEnvironmentVariable "MODELDSL_SWEEP_SIZES" with
+        | null | "" -> None
+        | names -> Some (names.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> Set.ofArray)
+    let known = pilotSizes s |> List.map _.Label
+    match only with
+    | Some names when names |> Set.exists (fun name -> not (List.contains name known)) ->
+        failwith $"MODELDSL_SWEEP_SIZES names an unknown size; the sizes are {String.Join(',', known)}"
+    | _ -> ()
+    let chosen (sizes: Size list) = sizes |> List.filter (fun z -> only |> Option.forall (Set.contains z.Label))
+    if Environment.GetEnvironmentVariable "MODELDSL_SWEEP_PILOT" = "1" then pilot s (chosen (pilotSizes s)) threads root corpus
     else
-        let results = [ for size in s.Sizes -> runSize s threads corpus root size ]
-        let path = writeReport s root corpus results
-        printfn "report: %s" path
+        let results = [ for size in chosen s.Sizes -> runSize s threads corpus root size ]
+        if only.IsNone then printfn "report: %s" (writeReport s root corpus results)
+        else printfn "sizes %s done; run without MODELDSL_SWEEP_SIZES for the study report" (String.Join(",", results |> List.map _.Size.Label))
