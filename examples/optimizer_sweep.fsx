@@ -235,7 +235,7 @@ let writeReport (s: Settings) (root: string) (corpus: string) (results: SizeResu
              ClaimRules.VerdictOrUntested(Option.toNullable (leads smallest)) |]
           [| "The speedup over AdamW shrinks as the model grows"
              "best matrix arm's speedup (mean over ratios, reliable AdamW fits) falls from size to size (tolerance 0.02)"
-             (if allReliable then String.Join(", ", results |> List.map (fun r -> r.Size.Label + ": " + n (meanMatrixSpeedup r) "F2" + "x")) else "AdamW fit unreliable at " + String.Join(", ", results |> List.filter (fun r -> isNull (box r.Data.Fit)) |> List.map _.Size.Label))
+             (if allReliable then String.Join(", ", results |> List.map (fun r -> r.Size.Label + ": " + (match meanMatrixSpeedup r with x when Double.IsInfinity x -> "beyond fit" | x -> n x "F2" + "x"))) else "AdamW fit unreliable at " + String.Join(", ", results |> List.filter (fun r -> isNull (box r.Data.Fit)) |> List.map _.Size.Label))
              ClaimRules.VerdictOrUntested(Option.toNullable speedupShrinks) |]
           [| "(same, fit-free) The advantage over AdamW shrinks as the model grows"
              "AdamW's loss minus the best matrix arm's (mean over ratios) falls from size to size"

@@ -22,7 +22,7 @@ public static class ConstrainedPowerLawFit
     /// <summary>Fewer points than this leave no degree of freedom to judge a three-parameter fit.</summary>
     public const int MinPoints = 4;
     /// <summary>RMS residual above this fraction of the observed loss range: the law does not describe the data.</summary>
-    public const double MaxRelativeRmsResidual = 0.1;
+    public const double MaxRelativeRmsResidual = 0.05;
 
     public static ScalingFit Fit(IReadOnlyList<double> ratios, IReadOnlyList<double> losses)
     {
