@@ -36,8 +36,9 @@ type Search =
     | Grid
     /// One-axis moves to neighbouring grid values until every neighbour of the best has run;
     /// start = grid index per axis (None: the middle of each grid); smaller improvements than
-    /// tieThreshold are ties.
-    | CoordinateDescent of start: int list option * tieThreshold: float
+    /// tieThreshold are ties; edgeExtensions = how many times per side an axis whose best value sits
+    /// on its edge is extended and searched again (None: never).
+    | CoordinateDescent of start: int list option * tieThreshold: float * edgeExtensions: int option
 
 /// One contender of a sweep (typically an optimizer), tuned separately from the others.
 type Arm = { Label: string; Experiment: ExperimentSpec; Axes: Axis list; Search: Search }
@@ -70,7 +71,7 @@ module Sweep =
 
     /// Coordinate descent over the axes from the middle of each grid (tie threshold 3e-3).
     let coordinateDescent (axes: Axis list) (experiment: ExperimentSpec) =
-        single (Search.CoordinateDescent(None, defaultTie)) axes experiment
+        single (Search.CoordinateDescent(None, defaultTie, None)) axes experiment
 
     let name (name: string) (sweep: Sweep) = { sweep with Name = name }
     let ratios (ratios: float list) (sweep: Sweep) = { sweep with Ratios = ratios }
@@ -89,12 +90,15 @@ module Sweep =
                 sweep.Arms
                 |> List.map (fun arm ->
                     match arm.Search with
-                    | Search.CoordinateDescent(start, tie) -> { arm with Search = edit (start, tie) }
+                    | Search.CoordinateDescent(start, tie, extensions) -> { arm with Search = edit (start, tie, extensions) }
                     | Search.Grid -> arm) }
 
     /// Grid index per axis where coordinate descent starts (every coordinate-descent arm).
-    let startAt (indices: int list) = editSearch (fun (_, tie) -> Search.CoordinateDescent(Some indices, tie))
-    let tieThreshold (threshold: float) = editSearch (fun (start, _) -> Search.CoordinateDescent(start, threshold))
+    let startAt (indices: int list) = editSearch (fun (_, tie, extensions) -> Search.CoordinateDescent(Some indices, tie, extensions))
+    let tieThreshold (threshold: float) = editSearch (fun (start, _, extensions) -> Search.CoordinateDescent(start, threshold, extensions))
+    /// When a best value sits on an axis's edge, extend that axis beyond it (by the grid's ratio) and
+    /// search again, up to this many times per side (every coordinate-descent arm).
+    let widenEdges (times: int) = editSearch (fun (start, tie, _) -> Search.CoordinateDescent(start, tie, Some times))
 
     /// Sweeps as the arms of one study (e.g. one per optimizer); the first is the baseline unless
     /// set. Ratios and divergence loss come from the first sweep (set them after combining).
@@ -107,8 +111,9 @@ module Sweep =
         let search: SearchSpec =
             match arm.Search with
             | Search.Grid -> GridSearch()
-            | Search.CoordinateDescent(start, tie) ->
-                CoordinateDescentSearch(Start = (start |> Option.map (fun s -> ValueList<int>(s)) |> Option.toObj), TieThreshold = tie)
+            | Search.CoordinateDescent(start, tie, extensions) ->
+                CoordinateDescentSearch(Start = (start |> Option.map (fun s -> ValueList<int>(s)) |> Option.toObj), TieThreshold = tie,
+                                        MaxEdgeExtensions = Option.toNullable extensions)
         SweepArm(Label = arm.Label, Base = arm.Experiment, Axes = ValueList<SweepAxis>(arm.Axes |> List.map Axis.toSpec), Search = search)
 
     /// The IR record, unvalidated (lowering is total).

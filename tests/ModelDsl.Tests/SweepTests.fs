@@ -51,9 +51,48 @@ let tests =
                 | :? CoordinateDescentSearch as cd ->
                     Expect.equal (List.ofSeq cd.Start) [ 1; 0 ] "start"
                     Expect.equal cd.TieThreshold 3e-3 "tie threshold"
+                    Expect.isFalse cd.MaxEdgeExtensions.HasValue "no widening unless asked"
                 | other -> failtestf "expected coordinate descent, got %A" other
                 Expect.isTrue (b.Search :? GridSearch) "grid arm keeps its search"
                 Expect.equal b.Base tiny "the arm's base is the experiment"
+        }
+
+        test "Sweep.widenEdges sets the edge extensions of every coordinate-descent arm" {
+            let sweep =
+                Sweep.compare "widened" [
+                    tiny |> Sweep.coordinateDescent [ Axis.lr [ 1e-3; 2e-3; 4e-3 ] ] |> Sweep.label "a"
+                    tiny |> Sweep.grid [ Axis.lr [ 1e-3 ] ] |> Sweep.label "b"
+                ]
+                |> Sweep.widenEdges 3
+                |> Sweep.tieThreshold 1e-2
+            match Sweep.toSpec sweep with
+            | Error errors -> failtestf "%A" errors
+            | Ok spec ->
+                match spec.Arms[0].Search with
+                | :? CoordinateDescentSearch as cd ->
+                    Expect.equal cd.MaxEdgeExtensions (Nullable 3) "extensions kept through a later edit"
+                    Expect.equal cd.TieThreshold 1e-2 "tie threshold"
+                | other -> failtestf "expected coordinate descent, got %A" other
+                Expect.isTrue (spec.Arms[1].Search :? GridSearch) "a grid arm is untouched"
+        }
+
+        test "the lr-sweep example loads as a valid sweep with widening" {
+            let root = Directory.CreateTempSubdirectory("modeldsl-lr-sweep-").FullName
+            try
+                let spec =
+                    Sequencing.withEnvironment [ "MODELDSL_CORPUS_DIR", root ] <| fun () ->
+                        match SweepSource.load (Path.Combine(repositoryRoot, "examples", "lr_sweep.fsx")) with
+                        | Ok spec -> spec
+                        | Error failure -> failtestf "the example failed to load: %A" failure
+                Expect.equal spec.Name "lr-sweep" "name"
+                Expect.equal (spec.Arms |> Seq.map _.Label |> List.ofSeq) [ "adamW"; "lion" ] "arms"
+                for arm in spec.Arms do
+                    match arm.Search with
+                    | :? CoordinateDescentSearch as cd -> Expect.equal cd.MaxEdgeExtensions (Nullable 2) $"{arm.Label} widens"
+                    | other -> failtestf "expected coordinate descent, got %A" other
+                Expect.isTrue (File.Exists(Path.Combine(root, "grammar-text-200k.txt"))) "the corpus is written where the environment says"
+            finally
+                Directory.Delete(root, true)
         }
 
         test "a misspelt axis path is a validation error naming the axis" {
