@@ -20,6 +20,11 @@ torch.set_num_threads(threads);
 torch.manual_seed(0);
 
 var expertHidden = new MoeFeedForward { Experts = experts, TopK = k }.EffectiveExpertHidden(width);
+if (args.Contains("--profile"))
+{
+    StageProfile.Run(tokens, width, experts, k, expertHidden, rounds);
+    return;
+}
 var moe = new MixtureOfExpertsFeedForward(new MoeFeedForward
 {
     Experts = experts, TopK = k, ExpertHidden = expertHidden,
