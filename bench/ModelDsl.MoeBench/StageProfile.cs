@@ -65,9 +65,9 @@ internal static class StageProfile
         Stage("combine: weight, index_add", [expertOutputs, slotWeights], l =>
             zeros_like(x).index_add(0, tokenOfSlot, l[0] * l[1], 1));
         var rowOfSlot = full(flat.shape[0], order.shape[0], ScalarType.Int64).scatter_(0, order, arange(order.shape[0], ScalarType.Int64));
-        Stage("gather tokens (slot gather)", [x], l => ModelDsl.Runtime.Kernels.MoeSlotGathers.Dispatch(l[0], tokenOfSlot, rowOfSlot));
+        Stage("gather tokens (slot gather)", [x], l => ModelDsl.Runtime.Kernels.MoeSlotGathers.Dispatch(l[0], tokenOfSlot, rowOfSlot, false, false));
         Stage("combine: slot gather, weighted sum", [expertOutputs, combineWeights], l =>
-            (ModelDsl.Runtime.Kernels.MoeSlotGathers.Combine(l[0], rowOfSlot, order).view(tokens, k, width) * l[1].unsqueeze(-1)).sum(1));
+            (ModelDsl.Runtime.Kernels.MoeSlotGathers.Combine(l[0], rowOfSlot, order, false, false).view(tokens, k, width) * l[1].unsqueeze(-1)).sum(1));
         Stage("dense SwiGLU (same active hidden)", [x, randn([2L * k * hidden, width]) * 0.02f, randn([width, (long)k * hidden]) * 0.02f],
             l => ExpertForward(l[0], l[1], l[2]));
         // Round robin over the stages, so load from other processes falls on all of them alike.
