@@ -3,7 +3,7 @@
 // side by side in one run (round robin, so load from other processes falls on both alike).
 //   dotnet run -c Release --project bench/ModelDsl.MoeBench [-- --threads 2 --width 512 --tokens 2048 --rounds 7]
 // The MoE time includes the router, dispatch/combine and its balance loss; the ratio is dense time / MoE time.
-// Runs in about 10 s on an idle machine (16 timed steps of ~0.3 s plus start-up).
+// One run is 2 warm-up and 2 x rounds timed layer steps: 30-65 s on a heavily loaded 2-core machine, less when idle.
 // --profile instead times each stage of the MoE layer on its own, forward and backward (StageProfile.cs).
 using System.Diagnostics;
 using ModelDsl.Core.Model;
