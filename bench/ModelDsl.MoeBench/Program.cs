@@ -3,6 +3,8 @@
 // side by side in one run (round robin, so load from other processes falls on both alike).
 //   dotnet run -c Release --project bench/ModelDsl.MoeBench [-- --threads 2 --width 512 --tokens 2048 --rounds 7]
 // The MoE time includes the router, dispatch/combine and its balance loss; the ratio is dense time / MoE time.
+// One run is 2 warm-up and 2 x rounds timed layer steps: 30-65 s on a heavily loaded 2-core machine, less when idle.
+// --profile instead times each stage of the MoE layer on its own, forward and backward (StageProfile.cs).
 using System.Diagnostics;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Layers;
@@ -20,6 +22,11 @@ torch.set_num_threads(threads);
 torch.manual_seed(0);
 
 var expertHidden = new MoeFeedForward { Experts = experts, TopK = k }.EffectiveExpertHidden(width);
+if (args.Contains("--profile"))
+{
+    StageProfile.Run(tokens, width, experts, k, expertHidden, rounds);
+    return;
+}
 var moe = new MixtureOfExpertsFeedForward(new MoeFeedForward
 {
     Experts = experts, TopK = k, ExpertHidden = expertHidden,
