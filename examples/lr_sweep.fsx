@@ -44,8 +44,8 @@ let tuned label optimizer lrs =
 
 let sweep =
     Sweep.compare "lr-sweep" [
-        tuned "adamW" (AdamW(WeightDecay = 0.1)) [ 4e-3; 8e-3; 1.6e-2 ]
-        tuned "lion" (Lion(WeightDecay = 0.7)) [ 5e-4; 1e-3; 2e-3 ]
+        tuned "adamW" (AdamW(WeightDecay = 0.1)) [ 1.6e-2; 3.2e-2; 6.4e-2 ]
+        tuned "lion" (Lion(WeightDecay = 0.7)) [ 4e-3; 8e-3; 1.6e-2 ]
     ]
     |> Sweep.widenEdges 2
     |> Sweep.ratios [ 0.25; 0.5 ]
