@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using ModelDsl.Core;
+using ModelDsl.Core.Model;
+using ModelDsl.Runtime.Compile;
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>
+/// Whole-model training step time (forward + cross-entropy loss + backward, batch 1, fp32), RoPE +
+/// SDPA against PaTH (its defaults: low-rank w, short convolution, no forget gate), for the S, M and a
+/// larger L config at several sequence lengths; a markdown table with the PaTH / RoPE ratio.
+/// Each cell: one warm-up step, then the best of two (the machine may be shared).
+/// </summary>
+static class ScalingBench
+{
+    private static readonly (string Name, int Width, int Depth, int Heads)[] Configs =
+    [
+        ("S", 256, 4, 4),
+        ("M", 512, 8, 8),
+        ("L", 768, 12, 12),
+    ];
+
+    public static void Run(int threads, string[] configNames, int[] lengths)
+    {
+        torch.set_num_threads(threads);
+        var total = Stopwatch.StartNew();
+        var rows = new List<string>();
+        foreach (var name in configNames)
+        {
+            var config = Configs.FirstOrDefault(c => c.Name == name);
+            if (config.Name is null) throw new ArgumentException($"unknown config '{name}' (S, M or L)");
+            foreach (var length in lengths)
+            {
+                var rope = StepSeconds(Spec(config, length, new Rope()), length);
+                var path = StepSeconds(Spec(config, length, new PathPosition()), length);
+                rows.Add($"| {config.Name} ({config.Width}w, {config.Depth}L, {config.Heads}H) | {length} | {rope * 1e3:F0} | {path * 1e3:F0} | {path / rope:F2} |");
+                Console.Error.WriteLine($"  {config.Name} T={length}: RoPE {rope * 1e3:F0} ms, PaTH {path * 1e3:F0} ms ({total.Elapsed.TotalSeconds:F0} s so far)");
+            }
+        }
+        Console.WriteLine($"Training step (forward + loss + backward), batch 1, fp32, {threads} threads, vocab 4096; best of 2 after a warm-up");
+        Console.WriteLine();
+        Console.WriteLine("| config | T | RoPE+SDPA ms | PaTH ms | PaTH / RoPE |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var row in rows) Console.WriteLine(row);
+        Console.WriteLine();
+        Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
+    }
+
+    private static ModelSpec Spec((string Name, int Width, int Depth, int Heads) config, int length, PositionSpec position) =>
+        ModelSpec.Llama(vocab: 4096, width: config.Width, depth: config.Depth, heads: config.Heads) with
+        {
+            MaxSequenceLength = length,
+            Blocks = ValueList.Repeat(new BlockSpec { Attention = new AttentionSpec { Heads = config.Heads, Position = position } }, config.Depth),
+        };
+
+    private static double StepSeconds(ModelSpec spec, int length)
+    {
+        using var model = ModelCompiler.Build(spec, seed: 0);
+        var tokens = torch.randint(0, spec.Vocab, [1, length + 1], dtype: ScalarType.Int64);
+        var inputs = tokens[.., ..^1];
+        var targets = tokens[.., 1..];
+        double Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            var logits = model.forward(inputs);
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, spec.Vocab), targets.reshape(-1));
+            loss.backward();
+            var seconds = watch.Elapsed.TotalSeconds;
+            foreach (var parameter in model.parameters()) parameter.grad?.zero_();
+            return seconds;
+        }
+        Step();
+        return Math.Min(Step(), Step());
+    }
+}
