@@ -22,6 +22,37 @@ using ModelDsl.Runtime.Attention;
 string[] kernels = ["sdpa", "blockwise", "blockwise-recompute", "blockwise-autograd", "naive"];
 string[] prefillKernels = ["blockwise-forward", "prefill", "naive-prefill"];
 
+if (args.Contains("--quick"))
+{
+    // In one process, the kernels named by --kernels run in turn, several rounds; the best time of each
+    // (robust to a busy machine, no memory figures).
+    torch.set_num_threads(Arg("--threads", 2));
+    var quickBlock = Arg("--block", PathAttentionBlockwise.DefaultBlockSize);
+    var names = ArgString("--kernels", "sdpa,blockwise").Split(',');
+    foreach (var length in ArgString("--lengths", "1024").Split(',').Select(int.Parse))
+    {
+        var runs = names.ToDictionary(n => n, n => Kernel(n, quickBlock));
+        foreach (var n in names) using (var warm = NewDisposeScope()) runs[n](Inputs(length));
+        var best = names.ToDictionary(n => n, _ => double.MaxValue);
+        var bestCpu = names.ToDictionary(n => n, _ => double.MaxValue);
+        for (var round = 0; round < Arg("--rounds", 5); round++)
+            foreach (var n in names)
+            {
+                using var scope = NewDisposeScope();
+                var inputs = Inputs(length);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var watch = Stopwatch.StartNew();
+                runs[n](inputs);
+                best[n] = Math.Min(best[n], watch.Elapsed.TotalMilliseconds);
+                bestCpu[n] = Math.Min(bestCpu[n], (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds);
+            }
+        // CPU time (all threads together) is a steadier figure than wall time when other processes compete.
+        Console.WriteLine($"T={length} wall: " + string.Join("  ", names.Select(n => $"{n} {best[n]:F1} ms ({best[n] / best[names[0]]:F2}x)")));
+        Console.WriteLine($"T={length} cpu:  " + string.Join("  ", names.Select(n => $"{n} {bestCpu[n]:F1} ms ({bestCpu[n] / bestCpu[names[0]]:F2}x)")));
+    }
+    return;
+}
+
 if (args.Contains("--scaling"))
 {
     ScalingBench.Run(Arg("--threads", 2), ArgString("--configs", "S,M,L").Split(','),

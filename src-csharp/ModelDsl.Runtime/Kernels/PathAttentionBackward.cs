@@ -25,7 +25,7 @@ public static class PathAttentionBackward
 {
     /// <summary>Query blocks replayed together: more blocks give fewer, larger batched steps; the
     /// replayed chain takes up to Group * T * D per head, so memory stays linear in T.</summary>
-    public const int Group = 8;
+    public const int Group = 16;
 
     /// <summary>Gradients of the per-block quantities, in the order of <see cref="Prepared.Tensors"/>.</summary>
     internal static List<Tensor> BlockGradients(Prepared p, Tensor output, Tensor logSumExp, Tensor gradOutput)
@@ -63,15 +63,15 @@ public static class PathAttentionBackward
                 var scores = carried.matmul(keys.transpose(-1, -2));
                 if (p.GateSums is { } G)
                     scores = scores + G.narrow(0, queryStart, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
-                var weights = (scores * scale - logSumExp.narrow(0, queryStart, active).unsqueeze(-1)).exp();
+                var weights = scores.mul_(scale).sub_(logSumExp.narrow(0, queryStart, active).unsqueeze(-1)).exp_();
                 dValues.narrow(0, keyStart, active).add_(weights.transpose(-1, -2).matmul(dOut));
-                var dz = weights * (dOut.matmul(values.transpose(-1, -2)) - delta.narrow(0, queryStart, active).unsqueeze(-1));
+                var dz = dOut.matmul(values.transpose(-1, -2)).sub_(delta.narrow(0, queryStart, active).unsqueeze(-1)).mul_(weights);
                 if (dGate is not null)
                 {
                     dGate.narrow(0, queryStart, active).add_(dz.sum(-1), alpha: scale);
                     dGate.narrow(0, keyStart, active).add_(dz.sum(-2), alpha: -scale);
                 }
-                var dScores = dz * scale;
+                var dScores = dz.mul_(scale);
                 dKeys.narrow(0, keyStart, active).add_(dScores.transpose(-1, -2).matmul(carried));
                 var fromScores = dScores.matmul(keys);
 
@@ -113,48 +113,54 @@ public static class PathAttentionBackward
         return chain;
     }
 
-    /// <summary>The autograd function: forward without a graph (saving inputs, output and log-sum-exp),
-    /// backward by <see cref="BlockGradients"/> and then autograd through the per-block preparation.</summary>
+    /// <summary>The autograd function. The forward builds the per-block quantities from detached copies
+    /// of the inputs with a graph (O(T (d + m) + (T/m) d^2) memory, kept for the backward so that nothing
+    /// is recomputed), walks without a graph and saves its output and log-sum-exp; the backward runs
+    /// <see cref="BlockGradients"/> and then autograd through the preparation's graph.</summary>
     internal sealed class Function : autograd.SingleTensorFunction<Function>
     {
         public override string Name => "PathAttentionBlockwise";
+
+        private sealed record State(List<Tensor> Leaves, Prepared Prepared, Tensor Output, Tensor LogSumExp, bool Gate) : IDisposable
+        {
+            public void Dispose()
+            {
+                foreach (var t in Leaves.Concat(Prepared.Tensors).Append(Output).Append(LogSumExp)) t.Dispose();
+            }
+        }
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var inputs = vars.Take(6).Select(o => o as Tensor).ToArray();
             var (scale, blockSize) = ((double)vars[6], (int)vars[7]);
             using var scope = NewDisposeScope();
-            var prepared = Prepare(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, inputs[4]!, inputs[5], scale, blockSize);
-            var walk = Walk(prepared, 0, prepared.Blocks, freeSteps: true);
-            ctx.save_for_backward([.. inputs.Where(t => t is not null).Select(t => t!), walk.Output.MoveToOuterDisposeScope(), walk.LogSumExp.MoveToOuterDisposeScope()]);
-            ctx.save_data("scale", scale);
-            ctx.save_data("blockSize", blockSize);
-            ctx.save_data("gate", inputs[5] is not null);
-            return prepared.Unblock(walk.Output).MoveToOuterDisposeScope();
+            var leaves = inputs.Where(t => t is not null).Select(t => t!.detach().requires_grad_(true)).ToList();
+            Prepared prepared;
+            using (torch.enable_grad())
+                prepared = Prepare(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], inputs[5] is null ? null : leaves[5], scale, blockSize);
+            var walk = Walk(Detached(prepared), 0, prepared.Blocks, freeSteps: true);
+            var result = prepared.Unblock(walk.Output).MoveToOuterDisposeScope();
+            foreach (var t in leaves.Concat(prepared.Tensors).Append(walk.Output).Append(walk.LogSumExp)) t.DetachFromDisposeScope();
+            ctx.save_data("state", new State(leaves, prepared, walk.Output, walk.LogSumExp, inputs[5] is not null));
+            return result;
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
-            var saved = ctx.get_saved_variables();
-            var (scale, blockSize, gate) = ((double)ctx.get_data("scale"), (int)ctx.get_data("blockSize"), (bool)ctx.get_data("gate"));
-            var inputCount = gate ? 6 : 5;
+            using var state = (State)ctx.get_data("state");
             using var scope = NewDisposeScope();
-            using var enable = torch.enable_grad();
-            var leaves = saved.Take(inputCount).Select(t => t.detach().requires_grad_(true)).ToList();
-            var prepared = Prepare(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], gate ? leaves[5] : null, scale, blockSize);
             List<Tensor> blockGradients;
             using (torch.no_grad())
-            {
-                var detached = prepared with
-                {
-                    Queries = prepared.Queries.detach(), Keys = prepared.Keys.detach(), Transitions = prepared.Transitions.detach(),
-                    Values = prepared.Values.detach(), LocalScores = prepared.LocalScores.detach(), GateSums = prepared.GateSums?.detach(),
-                };
-                blockGradients = BlockGradients(detached, saved[inputCount], saved[inputCount + 1], prepared.Block(gradOutput));
-            }
-            torch.autograd.backward(prepared.Tensors.ToList(), blockGradients);
-            var gradients = leaves.Select(l => l.grad is { } g ? g.detach().clone().MoveToOuterDisposeScope() : l.zeros_like().MoveToOuterDisposeScope()).ToList();
-            return [gradients[0], gradients[1], gradients[2], gradients[3], gradients[4], gate ? gradients[5] : null!, null!, null!];
+                blockGradients = BlockGradients(Detached(state.Prepared), state.Output, state.LogSumExp, state.Prepared.Block(gradOutput));
+            torch.autograd.backward(state.Prepared.Tensors.ToList(), blockGradients);
+            var gradients = state.Leaves.Select(l => l.grad is { } g ? g.detach().clone().MoveToOuterDisposeScope() : l.zeros_like().MoveToOuterDisposeScope()).ToList();
+            return [gradients[0], gradients[1], gradients[2], gradients[3], gradients[4], state.Gate ? gradients[5] : null!, null!, null!];
         }
+
+        private static Prepared Detached(Prepared p) => p with
+        {
+            Queries = p.Queries.detach(), Keys = p.Keys.detach(), Transitions = p.Transitions.detach(),
+            Values = p.Values.detach(), LocalScores = p.LocalScores.detach(), GateSums = p.GateSums?.detach(),
+        };
     }
 }
