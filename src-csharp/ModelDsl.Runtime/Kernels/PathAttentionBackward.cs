@@ -8,13 +8,13 @@ namespace ModelDsl.Runtime.Kernels;
 /// The handwritten backward of <see cref="PathAttentionBlockwise"/> (arXiv 2505.16381, §3.2; the
 /// reverse walk of the authors' kernels, derived here for the blocks-first CPU layout).
 ///
-/// With z = scale (s + G_i - G_j), p = exp(z - lse_i) and Delta_i = dO_i · O_i, every score block
-/// contributes, as in FlashAttention-2: dV_J += p^T dO_I, dz = p ∘ (dO_I V_J^T - Delta_I),
-/// dG_I += scale rowsum(dz), dG_J -= scale colsum(dz); inside a block dz is the gradient of the
-/// local scores. Across blocks s = Q_(I->J) K~_J^T, where Q_(I->J) = Q~_I P_(I-1) ... P_(J+1) is query
-/// block I carried to key block J (the forward computes it right to left: Q_(I->J-1) = Q_(I->J) P_J),
-/// so dK~_J += scale dz^T Q_(I->J), and the gradient reaching Q_(I->J) is
-/// dQ_(I->J) = scale dz K~_J + dQ_(I->J-1) P_J^T, with dP_J += Q_(I->J)^T dQ_(I->J-1).
+/// The preparation scales the queries and gate sums, so a score block is z = Q_(I->J) K~_J^T + G_I - G_J
+/// directly. With p = exp(z - lse_i) and Delta_i = dO_i · O_i, every score block contributes, as in
+/// FlashAttention-2: dV_J += p^T dO_I, dz = p ∘ (dO_I V_J^T - Delta_I), dG_I += rowsum(dz),
+/// dG_J -= colsum(dz); inside a block dz is the gradient of the local scores. Across blocks
+/// Q_(I->J) = Q~_I P_(I-1) ... P_(J+1) is query block I carried to key block J (the forward computes it
+/// right to left: Q_(I->J-1) = Q_(I->J) P_J), so dK~_J += dz^T Q_(I->J), and the gradient reaching
+/// Q_(I->J) is dQ_(I->J) = dz K~_J + dQ_(I->J-1) P_J^T, with dP_J += Q_(I->J)^T dQ_(I->J-1).
 /// The carried queries are made right to left but their gradients flow left to right, so each group of
 /// query blocks first replays its chain Q_(I->J) (kept for the group only: O(group T d) memory), then
 /// walks back from key block 0 accumulating dQ (a Horner sum), and ends with the gradient of Q~_I.
@@ -30,7 +30,6 @@ public static class PathAttentionBackward
     /// <summary>Gradients of the per-block quantities, in the order of <see cref="Prepared.Tensors"/>.</summary>
     internal static List<Tensor> BlockGradients(Prepared p, Tensor output, Tensor logSumExp, Tensor gradOutput)
     {
-        var scale = p.Scale;
         var dOutput = gradOutput;
         var delta = (dOutput * output).sum(-1);                                 // [n, BH, m]
 
@@ -63,15 +62,15 @@ public static class PathAttentionBackward
                 var scores = carried.matmul(keys.transpose(-1, -2));
                 if (p.GateSums is { } G)
                     scores = scores + G.narrow(0, queryStart, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
-                var weights = scores.mul_(scale).sub_(logSumExp.narrow(0, queryStart, active).unsqueeze(-1)).exp_();
+                var weights = scores.sub_(logSumExp.narrow(0, queryStart, active).unsqueeze(-1)).exp_();
                 dValues.narrow(0, keyStart, active).add_(weights.transpose(-1, -2).matmul(dOut));
                 var dz = dOut.matmul(values.transpose(-1, -2)).sub_(delta.narrow(0, queryStart, active).unsqueeze(-1)).mul_(weights);
                 if (dGate is not null)
                 {
-                    dGate.narrow(0, queryStart, active).add_(dz.sum(-1), alpha: scale);
-                    dGate.narrow(0, keyStart, active).add_(dz.sum(-2), alpha: -scale);
+                    dGate.narrow(0, queryStart, active).add_(dz.sum(-1));
+                    dGate.narrow(0, keyStart, active).sub_(dz.sum(-2));
                 }
-                var dScores = dz.mul_(scale);
+                var dScores = dz;
                 dKeys.narrow(0, keyStart, active).add_(dScores.transpose(-1, -2).matmul(carried));
                 var fromScores = dScores.matmul(keys);
 

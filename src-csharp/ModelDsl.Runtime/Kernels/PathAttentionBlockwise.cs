@@ -62,7 +62,8 @@ public static class PathAttentionBlockwise
 
     /// <summary>Per-block quantities every query block needs, [blocks, B*H, m, ...], grouped-query
     /// heads already repeated and the sequence padded to whole blocks. Transitions [blocks, B*H, d, d]
-    /// are the whole-block products P = I - W^T U acting on row vectors (q &lt;- q P).</summary>
+    /// are the whole-block products P = I - W^T U acting on row vectors (q &lt;- q P). Queries, gate sums
+    /// and local scores include the softmax scale.</summary>
     internal sealed record Prepared(Tensor Queries, Tensor Keys, Tensor Transitions, Tensor Values,
         Tensor LocalScores, Tensor? GateSums, double Scale, long Batch, long Heads, long Length)
     {
@@ -134,7 +135,8 @@ public static class PathAttentionBlockwise
         local = local.masked_fill(torch.ones(m, m, dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
         if (G is not null)
             local = local + G.unsqueeze(-1) - G.unsqueeze(-2);
-        return new Prepared(carriedQueries, carriedKeys, transitions, V, local * scale, G, scale, batch, heads, length);
+        // Queries and gate sums are scaled here once, so that the walks' score blocks need no scaling.
+        return new Prepared(carriedQueries * scale, carriedKeys, transitions, V, local * scale, G is null ? null : G * scale, scale, batch, heads, length);
     }
 
     /// <summary>The walk's result for a range of query blocks: the normalised output [count, B*H, m, D]
@@ -155,47 +157,69 @@ public static class PathAttentionBlockwise
         var normaliser = weights.sum(-1);
         var weighted = weights.matmul(p.Values.narrow(0, first, count));
 
+        // Blocks that have met key block 0 are finished: their state moves here (in block order) and
+        // the walk goes on with the rest, so no step copies the finished blocks' state along.
+        // (Without a graph they are copied out, so that the step tensors they came from can be freed.)
+        var finished = new List<(Tensor Max, Tensor Normaliser, Tensor Weighted)>();
+        void Finish(Tensor max, Tensor norm, Tensor sum) =>
+            finished.Add(freeSteps ? (max.narrow(0, 0, 1).clone(), norm.narrow(0, 0, 1).clone(), sum.narrow(0, 0, 1).clone())
+                : (max.narrow(0, 0, 1), norm.narrow(0, 0, 1), sum.narrow(0, 0, 1)));
         var last = first + count - 1;
-        var dropped = first == 0 ? 1L : 0L;  // query blocks of the range already finished (block 0 has no earlier keys)
-        var queries = p.Queries.narrow(0, first + dropped, count - dropped);
+        var queryStart = first;
+        if (first == 0)   // block 0 has no earlier key blocks
+        {
+            Finish(runningMax, normaliser, weighted);
+            (runningMax, normaliser, weighted) = (runningMax.narrow(0, 1, count - 1), normaliser.narrow(0, 1, count - 1), weighted.narrow(0, 1, count - 1));
+            queryStart = 1;
+        }
+        var queries = p.Queries.narrow(0, queryStart, last - queryStart + 1);
         for (long delta = 1; delta <= last; delta++)
         {
             var step = freeSteps ? NewDisposeScope() : null;
-            var active = count - dropped;              // query blocks first+dropped .. last
-            var keyStart = first + dropped - delta;    // their key blocks, I - delta
+            var active = last - queryStart + 1;        // query blocks queryStart .. last
+            var keyStart = queryStart - delta;         // their key blocks, I - delta
+            // Queries and gate sums come pre-scaled from the preparation.
             var scores = queries.matmul(p.Keys.narrow(0, keyStart, active).transpose(-1, -2));
             if (p.GateSums is { } G)
-                scores = scores + G.narrow(0, first + dropped, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
-            scores = scores * p.Scale;
+                scores = scores + G.narrow(0, queryStart, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
 
-            var oldMax = runningMax.narrow(0, dropped, active);
-            var newMax = torch.maximum(oldMax, scores.amax([-1])).detach();
-            var decay = (oldMax - newMax).exp();
-            var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
-            var newNormaliser = normaliser.narrow(0, dropped, active) * decay + stepWeights.sum(-1);
-            var newWeighted = weighted.narrow(0, dropped, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(0, keyStart, active));
-            // Before the next step the block that met key block 0 drops out; the others absorb their
+            var newMax = torch.maximum(runningMax, scores.amax([-1])).detach();
+            var decay = (runningMax - newMax).exp();
+            // Without a graph (freeSteps) the score block is turned into weights in place.
+            var stepWeights = freeSteps ? scores.sub_(newMax.unsqueeze(-1)).exp_() : (scores - newMax.unsqueeze(-1)).exp();
+            var newNormaliser = normaliser * decay + stepWeights.sum(-1);
+            var newWeighted = freeSteps
+                ? stepWeights.matmul(p.Values.narrow(0, keyStart, active)).add_(weighted * decay.unsqueeze(-1))
+                : weighted * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(0, keyStart, active));
+            // Before the next step the block that met key block 0 is finished; the others absorb their
             // key block I - delta before meeting block I - delta - 1.
             var drop = keyStart == 0 ? 1L : 0L;
             var remaining = active - drop;
             Tensor[] carried =
             [
-                dropped == 0 ? newMax : torch.cat([runningMax.narrow(0, 0, dropped), newMax], 0),
-                dropped == 0 ? newNormaliser : torch.cat([normaliser.narrow(0, 0, dropped), newNormaliser], 0),
-                dropped == 0 ? newWeighted : torch.cat([weighted.narrow(0, 0, dropped), newWeighted], 0),
+                newMax, newNormaliser, newWeighted,
                 queries.narrow(0, drop, remaining).matmul(p.Transitions.narrow(0, keyStart + drop, remaining)),
             ];
             if (step is not null)
             {
                 step.MoveToOuter(carried);
                 step.Dispose();
-                // The previous state is no longer needed here (autograd, if on, holds its own references).
-                if (delta > 1) { runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose(); }
+                // The previous state is no longer needed (finished blocks were copied out).
+                runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose();
             }
             (runningMax, normaliser, weighted, queries) = (carried[0], carried[1], carried[2], carried[3]);
-            dropped += drop;
+            if (drop == 1)
+            {
+                Finish(runningMax, normaliser, weighted);
+                (runningMax, normaliser, weighted) = (runningMax.narrow(0, 1, remaining), normaliser.narrow(0, 1, remaining), weighted.narrow(0, 1, remaining));
+                queryStart++;
+            }
         }
-        return new WalkResult(weighted / normaliser.unsqueeze(-1), runningMax + normaliser.log());
+        if (runningMax.shape[0] > 0) finished.Add((runningMax, normaliser, weighted));
+        var allMax = torch.cat(finished.Select(f => f.Max).ToList(), 0);
+        var allNormaliser = torch.cat(finished.Select(f => f.Normaliser).ToList(), 0);
+        var allWeighted = torch.cat(finished.Select(f => f.Weighted).ToList(), 0);
+        return new WalkResult(allWeighted / allNormaliser.unsqueeze(-1), allMax + allNormaliser.log());
     }
 
     /// <summary>
