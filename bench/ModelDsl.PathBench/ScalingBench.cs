@@ -9,7 +9,9 @@ using static TorchSharp.torch;
 /// Whole-model training step time (forward + cross-entropy loss + backward, batch 1, fp32), RoPE +
 /// SDPA against PaTH (its defaults: low-rank w, short convolution, no forget gate), for the S, M and a
 /// larger L config at several sequence lengths; a markdown table with the PaTH / RoPE ratio.
-/// Each cell: one warm-up step, then the best of two (the machine may be shared).
+/// Each cell: one warm-up step, then the best of two (the machine may be shared), as wall time and as
+/// the process's CPU time (all threads together; steadier than wall time when other processes compete,
+/// and equal to it at one thread on a quiet machine).
 /// </summary>
 static class ScalingBench
 {
@@ -33,14 +35,16 @@ static class ScalingBench
             {
                 var rope = StepSeconds(Spec(config, length, new Rope()), length);
                 var path = StepSeconds(Spec(config, length, new PathPosition()), length);
-                rows.Add($"| {config.Name} ({config.Width}w, {config.Depth}L, {config.Heads}H) | {length} | {rope * 1e3:F0} | {path * 1e3:F0} | {path / rope:F2} |");
-                Console.Error.WriteLine($"  {config.Name} T={length}: RoPE {rope * 1e3:F0} ms, PaTH {path * 1e3:F0} ms ({total.Elapsed.TotalSeconds:F0} s so far)");
+                var row = $"| {config.Name} ({config.Width}w, {config.Depth}L, {config.Heads}H) | {length} | {rope.Wall * 1e3:F0} | {path.Wall * 1e3:F0} | {path.Wall / rope.Wall:F2} " +
+                    $"| {rope.Cpu * 1e3:F0} | {path.Cpu * 1e3:F0} | {path.Cpu / rope.Cpu:F2} |";
+                rows.Add(row);
+                Console.Error.WriteLine($"{row} ({total.Elapsed.TotalSeconds:F0} s so far)");
             }
         }
         Console.WriteLine($"Training step (forward + loss + backward), batch 1, fp32, {threads} threads, vocab 4096; best of 2 after a warm-up");
         Console.WriteLine();
-        Console.WriteLine("| config | T | RoPE+SDPA ms | PaTH ms | PaTH / RoPE |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine("| config | T | RoPE+SDPA wall ms | PaTH wall ms | PaTH / RoPE wall | RoPE+SDPA CPU ms | PaTH CPU ms | PaTH / RoPE CPU |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows) Console.WriteLine(row);
         Console.WriteLine();
         Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
@@ -53,24 +57,26 @@ static class ScalingBench
             Blocks = ValueList.Repeat(new BlockSpec { Attention = new AttentionSpec { Heads = config.Heads, Position = position } }, config.Depth),
         };
 
-    private static double StepSeconds(ModelSpec spec, int length)
+    private static (double Wall, double Cpu) StepSeconds(ModelSpec spec, int length)
     {
         using var model = ModelCompiler.Build(spec, seed: 0);
         var tokens = torch.randint(0, spec.Vocab, [1, length + 1], dtype: ScalarType.Int64);
         var inputs = tokens[.., ..^1];
         var targets = tokens[.., 1..];
-        double Step()
+        (double Wall, double Cpu) Step()
         {
             using var scope = torch.NewDisposeScope();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var watch = Stopwatch.StartNew();
             var logits = model.forward(inputs);
             var loss = nn.functional.cross_entropy(logits.reshape(-1, spec.Vocab), targets.reshape(-1));
             loss.backward();
-            var seconds = watch.Elapsed.TotalSeconds;
+            var seconds = (watch.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
             foreach (var parameter in model.parameters()) parameter.grad?.zero_();
             return seconds;
         }
         Step();
-        return Math.Min(Step(), Step());
+        var (first, second) = (Step(), Step());
+        return (Math.Min(first.Wall, second.Wall), Math.Min(first.Cpu, second.Cpu));
     }
 }
