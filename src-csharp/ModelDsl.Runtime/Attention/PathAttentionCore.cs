@@ -16,8 +16,9 @@ namespace ModelDsl.Runtime.Attention;
 /// beta = 2 sigmoid(W_beta x + b) in (0, 2), both per key/value head (as the authors' layer does:
 /// each key stream has one path of transitions). Optional forget gate (PaTH-FoX):
 /// g = logsigmoid(W_g x + b) per query head, adding scale * (G_i - G_j), G = cumsum(g).
-/// Training uses <see cref="PathAttentionBlockwise"/>; captured probabilities and decoding use the
-/// token-by-token recurrence of <see cref="PathAttentionNaive"/> (decoding is that recurrence).
+/// Training and prefill (the first chunk into a cache) use <see cref="PathAttentionBlockwise"/> /
+/// <see cref="PathAttentionPrefill"/>; captured probabilities and later chunks use the token-by-token
+/// recurrence of <see cref="PathAttentionNaive"/> (decoding is that recurrence).
 /// </summary>
 public sealed class PathAttentionCore : AttentionCore
 {
@@ -81,6 +82,10 @@ public sealed class PathAttentionCore : AttentionCore
         .. forgetGate is null ? Array.Empty<ParameterFacts>() : [new ParameterFacts("forgetGate.weight", ParameterRole.Gate)],
     ];
 
+    /// <summary>Whether the first chunk into a cache runs the blockwise forward (<see cref="PathAttentionPrefill"/>);
+    /// false replays the token-by-token recurrence instead (the reference the blockwise prefill is tested against).</summary>
+    public bool BlockwisePrefill { get; set; } = true;
+
     public int? LowRank { get; }
     public int ConvolutionKernel { get; }
     public bool UsesForgetGate { get; }
@@ -109,7 +114,15 @@ public sealed class PathAttentionCore : AttentionCore
             return PathAttentionNaive.WeightedValues(probabilities, v);
         }
 
-        // Decoding (or prefill into a cache): continue the recurrence from the cached keys.
+        if (start == 0 && capture is null && BlockwisePrefill)
+        {
+            // Prefill: the blockwise forward, and the carried keys the recurrence continues from.
+            var (output, carriedKeys) = PathAttentionPrefill.Forward(q, k, v, w, beta, logForget, Scale, blockSize);
+            path.Store(0, carriedKeys, v, logForget?.cumsum(-1), convolutionTail);
+            return output;
+        }
+
+        // Decoding (or a chunk after the first): continue the recurrence from the cached keys.
         var (logits, keys) = PathAttentionNaive.TransformedLogits(q, path.Keys(start), k, w, beta);
         var newGateSums = logForget is null ? null : path.GateSumBefore(start)! + logForget.cumsum(-1);
         var (values, gateSums) = path.Store(start, keys, v, newGateSums, convolutionTail);

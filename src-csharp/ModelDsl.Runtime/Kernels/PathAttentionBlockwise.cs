@@ -6,11 +6,15 @@ namespace ModelDsl.Runtime.Kernels;
 /// <summary>How <see cref="PathAttentionBlockwise"/> obtains gradients.</summary>
 public enum PathBackward
 {
+    /// <summary>The reverse walk over block pairs (<see cref="PathAttentionBackward"/>): the forward keeps
+    /// only the inputs, its output and each row's log-sum-exp; the backward replays each group of query
+    /// blocks' chain of carried queries and accumulates every gradient by hand. Memory linear in T.</summary>
+    Handwritten,
     /// <summary>Autograd through the forward's tensor operations: simple, but it keeps every
     /// step's intermediates, so activation memory grows like T^2 (d + m) / m.</summary>
     Autograd,
     /// <summary>Keep only the inputs; the backward recomputes the walk of a few query blocks at a
-    /// time and differentiates it alone, so activation memory grows linearly in T (about one extra forward).</summary>
+    /// time and differentiates it with autograd, so activation memory grows linearly in T (about one extra forward).</summary>
     Recompute,
 }
 
@@ -27,39 +31,62 @@ public enum PathBackward
 ///   q~ = q - tril(Q W^T) U, and each key through those of its block after itself,
 ///   k~ = k - (T strictLower(diag(beta) W K^T))^T W. Across blocks s_ij = q~_i^T P_(I-1) ... P_(J+1) k~_j
 ///   with P the whole-block products, so query blocks walk the key blocks from right to left,
-///   scoring against k~ and then absorbing that block: q &lt;- q - (q W^T) U.
+///   scoring against k~ and then absorbing that block: q &lt;- q P with the d x d matrix P = I - W^T U
+///   (one m x d x d product per pair, cheaper than the two m x m x d products of the low-rank form while d &lt; 2m).
 /// In the forward all query blocks walk together (step delta pairs query block I with key block
 /// I - delta), with an online softmax (running maximum, normaliser and weighted sum), so no T x T
-/// score matrix and no per-pair d x d product is formed: extra memory O(T (d + m)).
+/// score matrix is formed: extra memory O(T (d + m) + (T/m) d^2).
+/// Tensors inside are laid out blocks first, [blocks, B*H, m, ...], so a range of blocks is contiguous.
 /// </summary>
 public static class PathAttentionBlockwise
 {
     public const int DefaultBlockSize = 64;
 
     public static Tensor Forward(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale,
-        int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.Recompute)
+        int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.Handwritten)
     {
         PathShapes.Check(q, k, v, w, beta, logForget);
         if (blockSize < 1)
             throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "the PaTH block size must be at least 1");
         var needsGradient = torch.is_grad_enabled() &&
             new[] { q, k, v, w, beta, logForget }.Any(t => t is not null && t.requires_grad);
-        if (backward == PathBackward.Recompute && needsGradient)
+        if (needsGradient && backward == PathBackward.Handwritten)
+            return PathAttentionBackward.Function.apply(q, k, v, w, beta, logForget, scale, blockSize);
+        if (needsGradient && backward == PathBackward.Recompute)
             return RecomputingFunction.apply(q, k, v, w, beta, logForget, scale, blockSize);
         using var scope = NewDisposeScope();
-        return Sweep(Prepare(q, k, v, w, beta, logForget, scale, blockSize)).MoveToOuterDisposeScope();
+        var prepared = Prepare(q, k, v, w, beta, logForget, scale, blockSize);
+        var walk = Walk(prepared, 0, prepared.Blocks, freeSteps: !needsGradient);
+        return prepared.Unblock(walk.Output).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Per-block quantities every query block needs, [B, H, blocks, m, ...], grouped-query
-    /// heads already repeated and the sequence padded to whole blocks.</summary>
-    private sealed record Prepared(Tensor Queries, Tensor Keys, Tensor Directions, Tensor Absorb, Tensor Values,
-        Tensor LocalScores, Tensor? GateSums, double Scale, long Length)
+    /// <summary>Per-block quantities every query block needs, [blocks, B*H, m, ...], grouped-query
+    /// heads already repeated and the sequence padded to whole blocks. Transitions [blocks, B*H, d, d]
+    /// are the whole-block products P = I - W^T U acting on row vectors (q &lt;- q P). Queries, gate sums
+    /// and local scores include the softmax scale.</summary>
+    internal sealed record Prepared(Tensor Queries, Tensor Keys, Tensor Transitions, Tensor Values,
+        Tensor LocalScores, Tensor? GateSums, double Scale, long Batch, long Heads, long Length)
     {
-        public IEnumerable<Tensor> Tensors => new[] { Queries, Keys, Directions, Absorb, Values, LocalScores }
+        public IEnumerable<Tensor> Tensors => new[] { Queries, Keys, Transitions, Values, LocalScores }
             .Concat(GateSums is null ? [] : [GateSums]);
+
+        public long Blocks => Values.shape[0];
+        public long BlockSize => Values.shape[2];
+
+        /// <summary>[blocks, B*H, m, D] back to [B, H, T, D] without the padding.</summary>
+        public Tensor Unblock(Tensor blocked) =>
+            blocked.permute(1, 0, 2, 3).reshape(Batch, Heads, Blocks * BlockSize, blocked.shape[3]).narrow(2, 0, Length);
+
+        /// <summary>[B, H, T, D] to [blocks, B*H, m, D], zero-padding to whole blocks.</summary>
+        public Tensor Block(Tensor t)
+        {
+            var padded = Blocks * BlockSize;
+            if (t.shape[2] != padded) t = nn.functional.pad(t, [0, 0, 0, padded - t.shape[2]]);
+            return t.reshape(Batch * Heads, Blocks, BlockSize, t.shape[3]).transpose(0, 1).contiguous();
+        }
     }
 
-    private static Prepared Prepare(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale, int blockSize)
+    internal static Prepared Prepare(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale, int blockSize)
     {
         var (batch, heads, length, headDim) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]);
         // Grouped-query attention: w and beta belong to the key/value head, so they repeat with it.
@@ -85,10 +112,11 @@ public static class PathAttentionBlockwise
             beta = nn.functional.pad(beta, [0, padded - length]);
             gateSums = gateSums is null ? null : nn.functional.pad(gateSums, [0, padded - length]);
         }
-        Tensor Blocked(Tensor t) => t.reshape(batch, heads, blocks, m, headDim);
+        var rows = batch * heads;
+        Tensor Blocked(Tensor t) => t.reshape(rows, blocks, m, headDim).transpose(0, 1).contiguous();
         var (Q, K, V, W) = (Blocked(q), Blocked(k), Blocked(v), Blocked(w));
-        var B = beta.reshape(batch, heads, blocks, m, 1);
-        var G = gateSums?.reshape(batch, heads, blocks, m);
+        var B = beta.reshape(rows, blocks, m, 1).transpose(0, 1);
+        var G = gateSums?.reshape(rows, blocks, m).transpose(0, 1).contiguous();
 
         // UT transform per block.
         var betaW = B * W;
@@ -101,85 +129,105 @@ public static class PathAttentionBlockwise
         var transitionKeys = T.matmul(betaW.matmul(K.transpose(-1, -2)).tril(-1));
         var carriedQueries = Q - queryDirections.matmul(U);
         var carriedKeys = K - transitionKeys.transpose(-1, -2).matmul(W);
+        var transitions = torch.eye(headDim, dtype: q.dtype, device: q.device) - W.transpose(-1, -2).matmul(U);
 
         var local = Q.matmul(K.transpose(-1, -2)).tril() - queryDirections.matmul(transitionKeys);
         local = local.masked_fill(torch.ones(m, m, dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
         if (G is not null)
             local = local + G.unsqueeze(-1) - G.unsqueeze(-2);
-        return new Prepared(carriedQueries, carriedKeys, W, U, V, local * scale, G, scale, length);
+        // Queries and gate sums are scaled here once, so that the walks' score blocks need no scaling.
+        return new Prepared(carriedQueries * scale, carriedKeys, transitions, V, local * scale, G is null ? null : G * scale, scale, batch, heads, length);
     }
 
-    /// <summary>All query blocks walk the key blocks together; returns [B, H, T, D].</summary>
-    private static Tensor Sweep(Prepared p)
-    {
-        var (batch, heads, blocks, m, headDim) = (p.Values.shape[0], p.Values.shape[1], p.Values.shape[2], p.Values.shape[3], p.Values.shape[4]);
-        return Walk(p, 0, blocks, freeSteps: true).reshape(batch, heads, blocks * m, headDim).narrow(2, 0, p.Length);
-    }
+    /// <summary>The walk's result for a range of query blocks: the normalised output [count, B*H, m, D]
+    /// and each row's log-sum-exp of its scaled scores [count, B*H, m] (what the backward needs).</summary>
+    internal sealed record WalkResult(Tensor Output, Tensor LogSumExp);
 
     /// <summary>
-    /// The outputs [B, H, count, m, D] of query blocks first .. first+count-1. Step delta pairs each
-    /// query block I &gt;= delta of the range with key block I - delta; the blocks that have reached key
-    /// block 0 drop out of the front. freeSteps releases each step's intermediates (only valid when
-    /// no graph is being recorded that needs them, or when autograd holds its own references).
+    /// The outputs of query blocks first .. first+count-1. Step delta pairs each query block
+    /// I &gt;= delta of the range with key block I - delta; the blocks that have reached key block 0
+    /// drop out of the front. freeSteps releases each step's intermediates (only valid when no graph
+    /// is being recorded that needs them, or when autograd holds its own references).
     /// </summary>
-    private static Tensor Walk(Prepared p, long first, long count, bool freeSteps)
+    internal static WalkResult Walk(Prepared p, long first, long count, bool freeSteps)
     {
-        var local = p.LocalScores.narrow(2, first, count);
+        var local = p.LocalScores.narrow(0, first, count);
         var runningMax = local.amax([-1]).detach();
         var weights = (local - runningMax.unsqueeze(-1)).exp();
         var normaliser = weights.sum(-1);
-        var weighted = weights.matmul(p.Values.narrow(2, first, count));
+        var weighted = weights.matmul(p.Values.narrow(0, first, count));
 
+        // Blocks that have met key block 0 are finished: their state moves here (in block order) and
+        // the walk goes on with the rest, so no step copies the finished blocks' state along.
+        // (Without a graph they are copied out, so that the step tensors they came from can be freed.)
+        var finished = new List<(Tensor Max, Tensor Normaliser, Tensor Weighted)>();
+        void Finish(Tensor max, Tensor norm, Tensor sum) =>
+            finished.Add(freeSteps ? (max.narrow(0, 0, 1).clone(), norm.narrow(0, 0, 1).clone(), sum.narrow(0, 0, 1).clone())
+                : (max.narrow(0, 0, 1), norm.narrow(0, 0, 1), sum.narrow(0, 0, 1)));
         var last = first + count - 1;
-        var dropped = first == 0 ? 1L : 0L;  // query blocks of the range already finished (block 0 has no earlier keys)
-        var queries = p.Queries.narrow(2, first + dropped, count - dropped);
+        var queryStart = first;
+        if (first == 0)   // block 0 has no earlier key blocks
+        {
+            Finish(runningMax, normaliser, weighted);
+            (runningMax, normaliser, weighted) = (runningMax.narrow(0, 1, count - 1), normaliser.narrow(0, 1, count - 1), weighted.narrow(0, 1, count - 1));
+            queryStart = 1;
+        }
+        var queries = p.Queries.narrow(0, queryStart, last - queryStart + 1);
         for (long delta = 1; delta <= last; delta++)
         {
             var step = freeSteps ? NewDisposeScope() : null;
-            var active = count - dropped;              // query blocks first+dropped .. last
-            var keyStart = first + dropped - delta;    // their key blocks, I - delta
-            var scores = queries.matmul(p.Keys.narrow(2, keyStart, active).transpose(-1, -2));
+            var active = last - queryStart + 1;        // query blocks queryStart .. last
+            var keyStart = queryStart - delta;         // their key blocks, I - delta
+            // Queries and gate sums come pre-scaled from the preparation.
+            var scores = queries.matmul(p.Keys.narrow(0, keyStart, active).transpose(-1, -2));
             if (p.GateSums is { } G)
-                scores = scores + G.narrow(2, first + dropped, active).unsqueeze(-1) - G.narrow(2, keyStart, active).unsqueeze(-2);
-            scores = scores * p.Scale;
+                scores = scores + G.narrow(0, queryStart, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
 
-            var oldMax = runningMax.narrow(2, dropped, active);
-            var newMax = torch.maximum(oldMax, scores.amax([-1])).detach();
-            var decay = (oldMax - newMax).exp();
-            var stepWeights = (scores - newMax.unsqueeze(-1)).exp();
-            var newNormaliser = normaliser.narrow(2, dropped, active) * decay + stepWeights.sum(-1);
-            var newWeighted = weighted.narrow(2, dropped, active) * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(2, keyStart, active));
-            // Before the next step the block that met key block 0 drops out; the others absorb their
+            var newMax = torch.maximum(runningMax, scores.amax([-1])).detach();
+            var decay = (runningMax - newMax).exp();
+            // Without a graph (freeSteps) the score block is turned into weights in place.
+            var stepWeights = freeSteps ? scores.sub_(newMax.unsqueeze(-1)).exp_() : (scores - newMax.unsqueeze(-1)).exp();
+            var newNormaliser = normaliser * decay + stepWeights.sum(-1);
+            var newWeighted = freeSteps
+                ? stepWeights.matmul(p.Values.narrow(0, keyStart, active)).add_(weighted * decay.unsqueeze(-1))
+                : weighted * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(0, keyStart, active));
+            // Before the next step the block that met key block 0 is finished; the others absorb their
             // key block I - delta before meeting block I - delta - 1.
             var drop = keyStart == 0 ? 1L : 0L;
             var remaining = active - drop;
-            var next = queries.narrow(2, drop, remaining);
             Tensor[] carried =
             [
-                dropped == 0 ? newMax : torch.cat([runningMax.narrow(2, 0, dropped), newMax], 2),
-                dropped == 0 ? newNormaliser : torch.cat([normaliser.narrow(2, 0, dropped), newNormaliser], 2),
-                dropped == 0 ? newWeighted : torch.cat([weighted.narrow(2, 0, dropped), newWeighted], 2),
-                next - next.matmul(p.Directions.narrow(2, keyStart + drop, remaining).transpose(-1, -2)).matmul(p.Absorb.narrow(2, keyStart + drop, remaining)),
+                newMax, newNormaliser, newWeighted,
+                queries.narrow(0, drop, remaining).matmul(p.Transitions.narrow(0, keyStart + drop, remaining)),
             ];
             if (step is not null)
             {
                 step.MoveToOuter(carried);
                 step.Dispose();
-                // The previous state is no longer needed here (autograd, if on, holds its own references).
-                if (delta > 1) { runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose(); }
+                // The previous state is no longer needed (finished blocks were copied out).
+                runningMax.Dispose(); normaliser.Dispose(); weighted.Dispose(); queries.Dispose();
             }
             (runningMax, normaliser, weighted, queries) = (carried[0], carried[1], carried[2], carried[3]);
-            dropped += drop;
+            if (drop == 1)
+            {
+                Finish(runningMax, normaliser, weighted);
+                (runningMax, normaliser, weighted) = (runningMax.narrow(0, 1, remaining), normaliser.narrow(0, 1, remaining), weighted.narrow(0, 1, remaining));
+                queryStart++;
+            }
         }
-        return weighted / normaliser.unsqueeze(-1);
+        if (runningMax.shape[0] > 0) finished.Add((runningMax, normaliser, weighted));
+        var allMax = torch.cat(finished.Select(f => f.Max).ToList(), 0);
+        var allNormaliser = torch.cat(finished.Select(f => f.Normaliser).ToList(), 0);
+        var allWeighted = torch.cat(finished.Select(f => f.Weighted).ToList(), 0);
+        return new WalkResult(allWeighted / allNormaliser.unsqueeze(-1), allMax + allNormaliser.log());
     }
 
     /// <summary>
-    /// Forward without a graph; backward in three stages: (1) rebuild the per-block quantities
-    /// from the saved inputs with a graph (O(T (d + m)) memory); (2) for each group of query blocks, recompute
-    /// their walk from detached copies of those quantities and backpropagate its output gradient
-    /// into them, one block's graph at a time (O(T (d + m)) memory); (3) backpropagate the
-    /// accumulated gradients of the quantities into the inputs.
+    /// The autograd twin of the handwritten backward. Forward without a graph; backward in three stages:
+    /// (1) rebuild the per-block quantities from the saved inputs with a graph (O(T (d + m)) memory);
+    /// (2) for each group of query blocks, recompute their walk from detached copies of those
+    /// quantities and backpropagate its output gradient into them, one group's graph at a time;
+    /// (3) backpropagate the accumulated gradients of the quantities into the inputs.
     /// </summary>
     private sealed class RecomputingFunction : autograd.SingleTensorFunction<RecomputingFunction>
     {
@@ -187,7 +235,7 @@ public static class PathAttentionBlockwise
         /// and memory stays O(BackwardGroup * T (d + m)), still linear in T.</summary>
         private const int BackwardGroup = 4;
 
-        public override string Name => "PathAttentionBlockwise";
+        public override string Name => "PathAttentionBlockwiseRecompute";
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
@@ -198,7 +246,8 @@ public static class PathAttentionBlockwise
             ctx.save_data("blockSize", blockSize);
             ctx.save_data("gate", inputs[5] is not null);
             using var scope = NewDisposeScope();
-            return Sweep(Prepare(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, inputs[4]!, inputs[5], scale, blockSize)).MoveToOuterDisposeScope();
+            var prepared = Prepare(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, inputs[4]!, inputs[5], scale, blockSize);
+            return prepared.Unblock(Walk(prepared, 0, prepared.Blocks, freeSteps: true).Output).MoveToOuterDisposeScope();
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
@@ -211,20 +260,16 @@ public static class PathAttentionBlockwise
             var prepared = Prepare(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], gate ? leaves[5] : null, scale, blockSize);
             var detached = prepared with
             {
-                Queries = Leaf(prepared.Queries), Keys = Leaf(prepared.Keys), Directions = Leaf(prepared.Directions),
-                Absorb = Leaf(prepared.Absorb), Values = Leaf(prepared.Values), LocalScores = Leaf(prepared.LocalScores),
+                Queries = Leaf(prepared.Queries), Keys = Leaf(prepared.Keys), Transitions = Leaf(prepared.Transitions),
+                Values = Leaf(prepared.Values), LocalScores = Leaf(prepared.LocalScores),
                 GateSums = prepared.GateSums is null ? null : Leaf(prepared.GateSums),
             };
-            var (batch, heads, blocks, m, headDim) = (prepared.Values.shape[0], prepared.Values.shape[1], prepared.Values.shape[2], prepared.Values.shape[3], prepared.Values.shape[4]);
-            var length = prepared.Length;
-            var gradient = gradOutput.shape[2] == blocks * m ? gradOutput
-                : nn.functional.pad(gradOutput, [0, 0, 0, blocks * m - gradOutput.shape[2]]);  // padded rows get zero gradient
-            gradient = gradient.reshape(batch, heads, blocks, m, headDim);
-            for (long first = 0; first < blocks; first += BackwardGroup)
+            var gradient = prepared.Block(gradOutput);  // padded rows get zero gradient
+            for (long first = 0; first < prepared.Blocks; first += BackwardGroup)
             {
                 using var groupScope = NewDisposeScope();
-                var count = Math.Min(BackwardGroup, blocks - first);
-                Walk(detached, first, count, freeSteps: false).backward([gradient.narrow(2, first, count)]);
+                var count = Math.Min(BackwardGroup, prepared.Blocks - first);
+                Walk(detached, first, count, freeSteps: false).Output.backward([gradient.narrow(0, first, count)]);
             }
             // Chain the accumulated gradients of the per-block quantities back to the inputs.
             var pairs = prepared.Tensors.Zip(detached.Tensors).Where(pair => pair.Second.grad is not null).ToList();

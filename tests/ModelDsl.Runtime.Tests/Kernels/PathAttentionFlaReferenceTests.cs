@@ -29,7 +29,7 @@ public sealed class PathAttentionFlaReferenceTests
     public void NaiveAndBlockwiseMatchTheReferenceOutputsAndGradients(string name)
     {
         var c = Cases.Single(x => x.GetProperty("name").GetString() == name);
-        foreach (var what in new[] { "naive", "blockwise-autograd", "blockwise-recompute" })
+        foreach (var what in new[] { "naive", "blockwise-handwritten", "blockwise-autograd", "blockwise-recompute" })
         {
             using var scope = NewDisposeScope();
             var inputs = Inputs(c);
@@ -37,7 +37,12 @@ public sealed class PathAttentionFlaReferenceTests
             {
                 "naive" => PathAttentionNaive.Forward(inputs.Q, inputs.K, inputs.V, inputs.W, inputs.Beta, inputs.G, inputs.Scale),
                 _ => PathAttentionBlockwise.Forward(inputs.Q, inputs.K, inputs.V, inputs.W, inputs.Beta, inputs.G, inputs.Scale, blockSize: 16,
-                    backward: what == "blockwise-autograd" ? PathBackward.Autograd : PathBackward.Recompute),
+                    backward: what switch
+                    {
+                        "blockwise-autograd" => PathBackward.Autograd,
+                        "blockwise-recompute" => PathBackward.Recompute,
+                        _ => PathBackward.Handwritten,
+                    }),
             };
             AssertClose(Read(c, "output", HeadsFirst(c, "heads")), output, $"{name} {what} output");
             // d(sum(output * outputGrad)) = the vector-Jacobian product with outputGrad.

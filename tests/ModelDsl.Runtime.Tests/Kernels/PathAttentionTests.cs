@@ -102,6 +102,8 @@ public class PathAttentionTests
         { 50, 7, 3, 1, false, true, PathBackward.Recompute },
         { 100, 32, 2, 1, true, false, PathBackward.Autograd },  // float32
         { 150, 64, 2, 2, false, false, PathBackward.Recompute },
+        { 37, 8, 4, 2, true, true, PathBackward.Handwritten },
+        { 150, 64, 2, 2, false, false, PathBackward.Handwritten },
     };
 
     [Theory]
@@ -139,6 +141,7 @@ public class PathAttentionTests
     [Theory]
     [InlineData(PathBackward.Autograd)]
     [InlineData(PathBackward.Recompute)]
+    [InlineData(PathBackward.Handwritten)]
     public void BlockwiseGradientsMatchFiniteDifferences(PathBackward backward)
     {
         using var scope = NewDisposeScope();

@@ -68,6 +68,43 @@ public class PathAttentionLayerTests
         Assert.True(GradientCheck.MaxAbsDifference(full, torch.cat([prefill, .. rest], 1)) < 1e-10);
     }
 
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void DecodingAfterABlockwisePrefillEqualsDecodingAfterANaivePrefill(bool float64, bool forgetGate)
+    {
+        using var scope = NewDisposeScope();
+        // A 150-token prompt: two whole blocks of 64 and a partial one, so the carried keys cross blocks.
+        const int prompt = 150, steps = 6;
+        var spec = PathModel(new PathPosition { ForgetGate = forgetGate, LowRank = 8, ShortConvKernel = 3 }, maxSequenceLength: prompt + steps);
+        var dtype = float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using var model = ModelCompiler.Build(spec, dtype, seed: 6);
+        var tokens = torch.randint(0, spec.Vocab, [2, prompt + steps], dtype: ScalarType.Int64, generator: new torch.Generator(8, torch.CPU));
+        var cores = model.modules().OfType<PathAttentionCore>().Distinct().ToList();
+        Assert.Equal(2, cores.Count);
+
+        Tensor Decode(bool blockwise)
+        {
+            foreach (var core in cores) core.BlockwisePrefill = blockwise;
+            using var cache = model.NewCache(batch: 2, capacity: prompt + steps);
+            using var noGrad = torch.no_grad();
+            var logits = new List<Tensor> { model.Forward(tokens.narrow(1, 0, prompt), cache).narrow(1, prompt - 1, 1) };
+            for (var t = prompt; t < prompt + steps; t++)
+                logits.Add(model.Forward(tokens.narrow(1, t, 1), cache));
+            return torch.cat(logits, 1).to(ScalarType.Float64);
+        }
+        var naive = Decode(blockwise: false);
+        var blockwise = Decode(blockwise: true);
+        foreach (var core in cores) core.BlockwisePrefill = true;
+        var difference = GradientCheck.MaxAbsDifference(naive, blockwise);
+        Assert.True(difference < (float64 ? 1e-10 : 1e-5), $"decoding logits differ by {difference:G3}");
+        // And both equal the full forward over prompt and steps.
+        using var noGradFull = torch.no_grad();
+        var full = model.forward(tokens).narrow(1, prompt - 1, steps + 1).to(ScalarType.Float64);
+        Assert.True(GradientCheck.MaxAbsDifference(full, blockwise) < (float64 ? 1e-10 : 1e-4));
+    }
+
     [Fact]
     public void GreedyGenerationWithTheCacheEqualsRecomputation()
     {
