@@ -21,8 +21,9 @@ type Tasks =
 
     /// A text file cut into sequences of length tokens; the last validationFraction is held out. Tokens
     /// are bytes by default, or BPE (TokenizerKind.Gpt2, or TokenizerKind.Bpe with vocabulary and merges files).
+    /// bos = true starts every sequence with a beginning-of-sequence token (vocabulary + 1).
     static member textCorpus(path: string, ?length: int, ?validationFraction: float, ?tokenizer: TokenizerKind,
-                             ?vocabularyFile: string, ?mergesFile: string) : TaskSpec =
+                             ?vocabularyFile: string, ?mergesFile: string, ?bos: bool) : TaskSpec =
         let defaults = TextCorpus()
         TextCorpus(
             Path = path,
@@ -30,7 +31,8 @@ type Tasks =
             ValidationFraction = defaultArg validationFraction defaults.ValidationFraction,
             Tokenizer = defaultArg tokenizer defaults.Tokenizer,
             VocabularyFile = Option.toObj vocabularyFile,
-            MergesFile = Option.toObj mergesFile)
+            MergesFile = Option.toObj mergesFile,
+            Bos = defaultArg bos false)
 
     /// In-context compositional parity (PAPERS.md §8) with trainingTasks of the C(bits, secret) tasks seen in training.
     static member parityInContext(bits: int, secret: int, trainingTasks: int, ?demonstrations: int, ?cot: bool, ?splitSeed: int) : TaskSpec =

@@ -58,7 +58,7 @@ let tests =
         test "cot_parity --quick writes its report" {
             withFolder <| fun folder ->
                 let text = runQuick "cot_parity.fsx" folder
-                Expect.stringContains text "| k | N* with CoT | N* without CoT |" "sample-efficiency table"
+                Expect.stringContains text "| k | N* with CoT (seed 1) | N* without CoT (seed 1) |" "sample-efficiency table"
                 Expect.stringContains text "Claim 1" "claims are assessed"
         }
 

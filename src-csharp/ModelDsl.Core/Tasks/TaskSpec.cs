@@ -100,11 +100,19 @@ public sealed record TextCorpus : TaskSpec
     /// <summary>For <see cref="TokenizerKind.Bpe"/>: the merges file (one "left right" pair per line, in merge order).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? MergesFile { get; init; }
+    /// <summary>Prepend a beginning-of-sequence token (a new id, the tokenizer's vocabulary size) to every
+    /// window, so that position 0 always holds the same token (as in LMs trained with BOS, where the
+    /// attention sink sits on it). The vocabulary grows by one; omitted from JSON when false.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Bos { get; init; }
 
     /// <summary>GPT-2's vocabulary: 50,000 merges, 256 byte tokens and the end-of-text token.</summary>
     public const int Gpt2VocabularySize = 50257;
 
-    public override int VocabularySize() => Tokenizer switch
+    public override int VocabularySize() => TokenizerVocabularySize() + (Bos ? 1 : 0);
+
+    /// <summary>The tokenizer's own ids, without the beginning-of-sequence token.</summary>
+    public int TokenizerVocabularySize() => Tokenizer switch
     {
         TokenizerKind.Gpt2 => Gpt2VocabularySize,
         TokenizerKind.Bpe => BpeVocabularyFile.Size(VocabularyFile!),

@@ -56,6 +56,18 @@ public static class ClaimRules
     /// <summary>The early stop of a study run: a held-out accuracy that reached the target (a missing one never does).</summary>
     public static bool ReachedTarget(double? accuracy, double target) => accuracy is { } a && !double.IsNaN(a) && a >= target;
 
+    /// <summary>The patience stop of a study run trained to convergence: the best held-out accuracy of the last
+    /// <paramref name="patience"/> evaluations is not above the best before them by more than <paramref name="minDelta"/>.
+    /// False until more than <paramref name="patience"/> evaluations exist; missing accuracies count as no improvement.</summary>
+    public static bool Stalled(IReadOnlyList<double?> accuracies, int patience, double minDelta)
+    {
+        if (patience < 1) throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be at least 1 evaluation");
+        if (accuracies.Count <= patience) return false;
+        static double Best(IEnumerable<double?> xs) => xs.Select(a => a is { } v && !double.IsNaN(v) ? v : double.NegativeInfinity).Max();
+        var before = Best(accuracies.Take(accuracies.Count - patience));
+        return Best(accuracies.Skip(accuracies.Count - patience)) <= before + minDelta;
+    }
+
     /// <summary>N*: the smallest size whose best accuracy reached the target, or null when none did.</summary>
     public static int? SmallestReaching(IEnumerable<(int Size, double BestAccuracy)> runs, double target)
     {

@@ -24,8 +24,9 @@ public static class StudyTrainer
 {
     /// <param name="stopAtAccuracy">Stop (after that evaluation) once held-out accuracy reaches this value.</param>
     /// <param name="entropyRows">Sequences of validation batch 0 on which entropy is measured; 0 skips it.</param>
+    /// <param name="stopWhen">Stop (after that evaluation) once this holds of the evaluations so far, e.g. a patience rule.</param>
     public static StudyRun Train(ExperimentSpec spec, string runsRoot, double? stopAtAccuracy = null, int entropyRows = 64,
-        Action<StudyEval>? onEval = null)
+        Action<StudyEval>? onEval = null, Func<IReadOnlyList<StudyEval>, bool>? stopWhen = null)
     {
         spec.EnsureValid();
         var task = TaskFactory.Create(spec.Task, spec.Training.Seed);
@@ -43,6 +44,7 @@ public static class StudyTrainer
                 evals.Add(eval);
                 onEval?.Invoke(eval);
                 if (stopAtAccuracy is { } target && ClaimRules.ReachedTarget(e.Accuracy, target)) stop.Cancel();
+                else if (stopWhen?.Invoke(evals) == true) stop.Cancel();
             },
         };
         TrainableModel Build(ModelDsl.Core.Model.ModelSpec m, ScalarType dtype, Device device, long seed) =>

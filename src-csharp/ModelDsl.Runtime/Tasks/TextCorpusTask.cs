@@ -10,6 +10,8 @@ namespace ModelDsl.Runtime.Tasks;
 /// (<see cref="TextTokenizer"/>). The first (1 - ValidationFraction) of the tokens train, the rest validate. Training windows of Length + 1 bytes start at random
 /// offsets drawn per (seed, step, micro-batch); validation windows are fixed, non-overlapping
 /// inputs laid out from the start of the held-out part. The loss counts every position.
+/// With <see cref="TextCorpus.Bos"/> every input starts with the beginning-of-sequence id
+/// (<see cref="BosId"/>) followed by the window's first Length - 1 tokens; targets are unchanged.
 /// </summary>
 [Implements(typeof(TextCorpus))]
 public sealed class TextCorpusTask : ITask
@@ -64,7 +66,10 @@ public sealed class TextCorpusTask : ITask
     public TextTokenizer Tokenizer { get; }
 
     public TaskSpec Spec => spec;
-    public int VocabularySize => Tokenizer.VocabularySize;
+    public int VocabularySize => Tokenizer.VocabularySize + (spec.Bos ? 1 : 0);
+
+    /// <summary>The beginning-of-sequence id (one past the tokenizer's ids) when <see cref="TextCorpus.Bos"/> is set.</summary>
+    public int? BosId => spec.Bos ? Tokenizer.VocabularySize : null;
     public int SequenceLength => spec.Length;
     public int TrainingTokens => training.Length;
     public int ValidationTokens => validation.Length;
@@ -103,8 +108,9 @@ public sealed class TextCorpusTask : ITask
         for (var b = 0; b < size; b++)
             for (var t = 0; t < length; t++)
             {
-                inputs[b * length + t] = source[starts[b] + t];
-                targets[b * length + t] = source[starts[b] + t + 1];
+                // With BOS the input is shifted right by one: BOS, x0 .. x(L-2) predicts x0 .. x(L-1).
+                inputs[b * length + t] = spec.Bos ? (t == 0 ? Tokenizer.VocabularySize : source[starts[b] + t - 1]) : source[starts[b] + t];
+                targets[b * length + t] = spec.Bos ? source[starts[b] + t] : source[starts[b] + t + 1];
             }
         return new Batch(
             tensor(inputs, [size, length], ScalarType.Int64),

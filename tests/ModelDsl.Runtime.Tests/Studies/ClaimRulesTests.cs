@@ -58,6 +58,17 @@ public sealed class ClaimRulesTests
     }
 
     [Fact]
+    public void APatienceStopNeedsNoImprovementOverTheLastEvaluations()
+    {
+        // Best before the last 2: 0.6; the last 2 reach 0.605 (within 0.01) -> stalled; 0.62 -> not.
+        Assert.True(ClaimRules.Stalled([0.5, 0.6, 0.55, 0.605], 2, 0.01));
+        Assert.False(ClaimRules.Stalled([0.5, 0.6, 0.55, 0.62], 2, 0.01));
+        Assert.False(ClaimRules.Stalled([0.5, 0.5], 2, 0.01)); // too few evaluations to judge
+        Assert.True(ClaimRules.Stalled([0.7, null, double.NaN], 2, 0.0)); // missing accuracies never improve
+        Assert.Throws<ArgumentOutOfRangeException>(() => ClaimRules.Stalled([0.5], 0, 0.01));
+    }
+
+    [Fact]
     public void StopAtAccuracyNeedsAMeasuredAccuracyAtOrAboveTheTarget()
     {
         Assert.True(ClaimRules.ReachedTarget(0.95, 0.95));
