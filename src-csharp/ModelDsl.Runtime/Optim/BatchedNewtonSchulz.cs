@@ -9,7 +9,9 @@ namespace ModelDsl.Runtime.Optim;
 /// the same shape after the transposition that makes rows &lt;= cols are stacked and iterated as one
 /// batch, so a step runs one chain of batched products per shape instead of one per matrix. The
 /// arithmetic is NewtonSchulz's term for term (the per-matrix form stays as the reference twin); only
-/// the batched products and the stacked (transposed, copied) layout may round differently.
+/// the batched products, the stacked (transposed, copied) layout and the symmetric products
+/// (A = X X^T and A^2 = A A^T by <see cref="SymmetricProducts"/>, a quarter fewer flops at 512 rows)
+/// may round differently.
 /// </summary>
 public static class BatchedNewtonSchulz
 {
@@ -78,8 +80,9 @@ public static class BatchedNewtonSchulz
         var x = stack / norms;
         for (var i = 0; i < steps; i++)
         {
-            using var gram = x.bmm(x.transpose(-2, -1));
-            using var polynomial = gram.bmm(gram).mul_(ScalarC);
+            using var gram = SymmetricProducts.Gram(x);
+            using var square = x.shape[1] <= SymmetricProducts.BlockSize ? gram.bmm(gram) : SymmetricProducts.Gram(gram);
+            using var polynomial = square.mul_(ScalarC);
             using (var linear = gram.mul(ScalarB)) polynomial.add_(linear);
             var next = polynomial.bmm(x);
             using (var scaled = x.mul(ScalarA)) next.add_(scaled);

@@ -68,12 +68,15 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         b = q0.dim() == 2
             ? linalg.solve_triangular(q0.t(), b, upper: false, left: true)
             : b / q0.unsqueeze(1);
-        UpdateFactor(q0, a.matmul(a.t()), b.matmul(b.t()), a.square().sum(1), b.square().sum(1));
+        // Only triangular factors use the Gram matrices (symmetric: half their blocks are mirrored).
+        UpdateFactor(q0, q0.dim() == 2 ? SymmetricProducts.Gram(a) : null, q0.dim() == 2 ? SymmetricProducts.Gram(b) : null,
+            a.square().sum(1), b.square().sum(1));
         // 0L, not 0: a literal 0 converts to ScalarType, and sum(ScalarType.Byte) would sum everything as bytes.
-        UpdateFactor(q1, a.t().matmul(a), b.t().matmul(b), a.square().sum(0L), b.square().sum(0L));
+        UpdateFactor(q1, q1.dim() == 2 ? SymmetricProducts.Gram(a.t()) : null, q1.dim() == 2 ? SymmetricProducts.Gram(b.t()) : null,
+            a.square().sum(0L), b.square().sum(0L));
     }
 
-    private void UpdateFactor(Tensor q, Tensor aGram, Tensor bGram, Tensor aDiagonal, Tensor bDiagonal)
+    private void UpdateFactor(Tensor q, Tensor? aGram, Tensor? bGram, Tensor aDiagonal, Tensor bDiagonal)
     {
         if (q.dim() < 2)
         {
@@ -82,7 +85,7 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
             q.sub_(difference * q / norm * spec.PreconditionerLr);
             return;
         }
-        var gradient = (aGram - bGram).triu();
+        var gradient = (aGram! - bGram!).triu();
         var sum = aGram + bGram;
         var bound = SpectralNormLowerBound(sum).clamp_min(Tiny);
         q.sub_(TriangularProducts.UpperTimesUpper(gradient, q) / bound * spec.PreconditionerLr);

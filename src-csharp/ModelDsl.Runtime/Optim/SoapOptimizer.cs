@@ -56,10 +56,11 @@ public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedPa
         return direction.to(gradient.dtype).reshape(shape);
     }
 
-    /// <summary>L_side = b L_side + (1-b) G G^T (side 0) or G^T G (side 1); the first call starts from zero.</summary>
+    /// <summary>L_side = b L_side + (1-b) G G^T (side 0) or G^T G (side 1); the first call starts from zero. The Gram
+    /// matrix is built symmetric from its upper blocks (<see cref="SymmetricProducts"/>).</summary>
     private Tensor AccumulateGram(ParameterSlot slot, Tensor g, int side)
     {
-        var gram = side == 0 ? g.matmul(g.t()) : g.t().matmul(g);
+        var gram = SymmetricProducts.Gram(side == 0 ? g : g.t());
         var l = slot.StateOr($"L{side}", () => zeros_like(gram));
         l.mul_(spec.ShampooBeta).add_(gram, alpha: 1 - spec.ShampooBeta);
         return l;
