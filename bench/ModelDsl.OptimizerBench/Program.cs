@@ -1,7 +1,9 @@
 // Optimizer step time of every optimizer as a ratio to AdamW's, on the foundation benchmark's M
 // config (vocab 4096, width 512, 8 layers, 8 heads, sequence 512, batch 4), side by side in one run,
 // and the optimizer's share of a full training step (forward + backward + optimizer).
-//   dotnet run -c Release --project bench/ModelDsl.OptimizerBench [-- --threads 2 --steps 5 --optimizers adamW,muon]
+//   dotnet run -c Release --project bench/ModelDsl.OptimizerBench [-- --threads 2 --steps 5 --optimizers adamW,muon --profile]
+// --profile adds where Muon's time goes: the dense float32 matmul rate of this machine, and Newton-Schulz over all of
+// Muon's matrices batched by shape and matrix by matrix (the per-matrix loop the batched form replaced), with its GFLOP.
 // Every optimizer steps from the same gradients and weights (one backward pass; weights reset after each step). "step ms" is the median step;
 // "mean ms" the mean over the timed steps, which includes periodic work that falls inside them (SOAP's
 // basis refresh every 10 steps needs --steps >= 10 to be seen; its first, eigendecomposing step is a
@@ -19,6 +21,7 @@ using static TorchSharp.torch;
 var threads = Arg("--threads", 2);
 var steps = Arg("--steps", 5);
 var warmup = Arg("--warmup", 2);
+var profile = args.Contains("--profile");
 var names = ArgString("--optimizers", "adamW,nAdamW,mars,cautious,lion,adamMini,muon,scion,soap,sophiaH,kron").Split(',');
 torch.set_num_threads(threads);
 torch.manual_seed(0);
@@ -86,6 +89,35 @@ foreach (var (name, median, mean, amortised) in rows)
     var label = amortised is null ? $"{step / (forwardBackward + step),19:P1}" : $"{step / (forwardBackward + step),8:P1} (with Hv)";
     Console.WriteLine($"| {name,-9} | {median * 1e3,8:F0} | {mean * 1e3,8:F0} | {median / adam,8:F2} | {label,19} |");
     if (amortised is { } a) Console.WriteLine($"|   + Hv/k  | {a * 1e3,8:F0} |          | {a / adam,8:F2} |                     |");
+}
+
+if (profile) Profile();
+
+// Newton-Schulz alone on Muon's matrices (the gradients as updates), batched and per matrix, and the machine's matmul rate.
+void Profile()
+{
+    using var scope = torch.NewDisposeScope();
+    using var noGrad = torch.no_grad();
+    var matrices = model.Parameters.Where(MuonOptimizer.IsMatrix).ToList();
+    var items = matrices.Select(p => new BatchedNewtonSchulz.Item(p.Parameter.grad!, p.RowBlocks)).ToList();
+    // Per matrix [rows <= cols after transposition]: 5 steps of X X^T (2 m^2 n), A^2 (2 m^3), P X (2 m^2 n) flops.
+    var flops = matrices.SelectMany(p => (p.RowBlocks ?? [p.Parameter.shape[^2]]).Select(rows =>
+    {
+        var (m, n) = (Math.Min(rows, p.Parameter.shape[^1]), Math.Max(rows, p.Parameter.shape[^1]));
+        return 5.0 * (4.0 * m * m * n + 2.0 * m * m * m) * (p.Parameter.numel() / (p.Parameter.shape[^2] * p.Parameter.shape[^1]));
+    })).Sum();
+    double Time(Action action)
+    {
+        action();
+        return Median(Enumerable.Range(0, 3).Select(_ => { var sw = Stopwatch.StartNew(); action(); return sw.Elapsed.TotalSeconds; }).ToList());
+    }
+    var a = torch.randn(32, 512, 512);
+    var bmm = Time(() => { using var _ = a.bmm(a); });
+    var batched = Time(() => { using var inner = torch.NewDisposeScope(); BatchedNewtonSchulz.OrthogonalizeBlocks(items, 5); });
+    var single = Time(() => { using var inner = torch.NewDisposeScope(); foreach (var i in items) NewtonSchulz.OrthogonalizeBlocks(i.Update, i.RowBlocks, 5); });
+    Console.WriteLine();
+    Console.WriteLine($"float32 bmm [32, 512, 512]^2: {2.0 * 32 * 512 * 512 * 512 / bmm / 1e9:F0} GFLOP/s");
+    Console.WriteLine($"Newton-Schulz, Muon's {matrices.Count} matrices, {flops / 1e9:F0} GFLOP: batched {batched * 1e3:F0} ms ({flops / batched / 1e9:F0} GFLOP/s), per matrix {single * 1e3:F0} ms");
 }
 
 static OptimizerSpec Spec(string name) => name switch

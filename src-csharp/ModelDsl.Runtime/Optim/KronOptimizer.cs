@@ -68,12 +68,15 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         b = q0.dim() == 2
             ? linalg.solve_triangular(q0.t(), b, upper: false, left: true)
             : b / q0.unsqueeze(1);
-        UpdateFactor(q0, a.matmul(a.t()), b.matmul(b.t()), a.square().sum(1), b.square().sum(1));
+        // Only triangular factors use the Gram matrices (symmetric: half their blocks are mirrored).
+        UpdateFactor(q0, q0.dim() == 2 ? SymmetricProducts.Gram(a) : null, q0.dim() == 2 ? SymmetricProducts.Gram(b) : null,
+            a.square().sum(1), b.square().sum(1));
         // 0L, not 0: a literal 0 converts to ScalarType, and sum(ScalarType.Byte) would sum everything as bytes.
-        UpdateFactor(q1, a.t().matmul(a), b.t().matmul(b), a.square().sum(0L), b.square().sum(0L));
+        UpdateFactor(q1, q1.dim() == 2 ? SymmetricProducts.Gram(a.t()) : null, q1.dim() == 2 ? SymmetricProducts.Gram(b.t()) : null,
+            a.square().sum(0L), b.square().sum(0L));
     }
 
-    private void UpdateFactor(Tensor q, Tensor aGram, Tensor bGram, Tensor aDiagonal, Tensor bDiagonal)
+    private void UpdateFactor(Tensor q, Tensor? aGram, Tensor? bGram, Tensor aDiagonal, Tensor bDiagonal)
     {
         if (q.dim() < 2)
         {
@@ -82,30 +85,35 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
             q.sub_(difference * q / norm * spec.PreconditionerLr);
             return;
         }
-        var gradient = (aGram - bGram).triu();
+        var gradient = (aGram! - bGram!).triu();
         var sum = aGram + bGram;
         var bound = SpectralNormLowerBound(sum).clamp_min(Tiny);
-        q.sub_(gradient.matmul(q) / bound * spec.PreconditionerLr);
+        q.sub_(TriangularProducts.UpperTimesUpper(gradient, q) / bound * spec.PreconditionerLr);
     }
 
-    /// <summary>A cheap lower bound of the spectral norm of a symmetric matrix: one power step from its largest column.</summary>
+    /// <summary>A cheap lower bound of the spectral norm of a symmetric matrix: one power step from its largest column.
+    /// Zero for a zero matrix, without reading a value back to the host (the divisions are guarded by Tiny instead).</summary>
     private static Tensor SpectralNormLowerBound(Tensor s)
     {
         var maxAbs = s.abs().max();
-        if (maxAbs.to(ScalarType.Float64).item<double>() == 0) return maxAbs;
-        var scaled = s / maxAbs;
+        var scaled = s / maxAbs.clamp_min(Tiny);
         var column = scaled.square().sum(0L).argmax();
         var x = scaled.index_select(1, column.reshape(1)).reshape(-1);
         x = scaled.t().matmul(x);
-        x = x / x.norm();
+        x = x / x.norm().clamp_min(Tiny);
         return scaled.matmul(x).norm() * maxAbs;
     }
 
+    /// <summary>Q X or Q^T X; a triangular factor skips its zero blocks (<see cref="TriangularProducts"/>).</summary>
     private static Tensor LeftMultiply(Tensor q, Tensor x, bool transpose) =>
-        q.dim() == 2 ? (transpose ? q.t() : q).matmul(x) : x * q.unsqueeze(1);
+        q.dim() < 2 ? x * q.unsqueeze(1)
+        : transpose ? TriangularProducts.UpperTransposedTimes(q, x) : TriangularProducts.UpperTimes(q, x);
 
+    /// <summary>X Q^T = (Q X^T)^T or X Q = (Q^T X^T)^T.</summary>
     private static Tensor RightMultiply(Tensor x, Tensor q, bool transpose) =>
-        q.dim() == 2 ? x.matmul(transpose ? q.t() : q) : x * q.unsqueeze(0);
+        q.dim() < 2 ? x * q.unsqueeze(0)
+        : q.shape[0] <= TriangularProducts.DenseUpTo ? x.matmul(transpose ? q.t() : q)
+        : (transpose ? TriangularProducts.UpperTimes(q, x.t()) : TriangularProducts.UpperTransposedTimes(q, x.t())).t();
 
     private static ulong Seed(string name, long t)
     {

@@ -1,4 +1,5 @@
 using ModelDsl.Runtime.Parameters;
+using TorchSharp;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
 
@@ -10,6 +11,9 @@ namespace ModelDsl.Runtime.Optim;
 /// u = NS(U) sqrt(max(1, out/in)), per row block of a fused weight (q, k, v of a fused projection). Embeddings, the head, norms and biases take AdamW at
 /// AdamLrRatio x LR. Only the AdamW group is clipped: the orthogonalised update ignores the
 /// gradient's scale, and the reference code clips the AdamW parameters alone.
+/// All matrices of a step are orthogonalised together before the per-parameter updates (same-shaped
+/// matrices as one batch, <see cref="BatchedNewtonSchulz"/>); directions do not depend on other weights,
+/// so the order is immaterial.
 /// </summary>
 [Implements(typeof(Core.Training.Muon))]
 public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedParameter> parameters, double? clipGradNorm)
@@ -17,8 +21,19 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
         ? new ParameterSlot(p, "muon", 1.0, p.Role.Decayed(), clipped: false)
         : new ParameterSlot(p, "adamW", spec.AdamLrRatio, p.Role.Decayed(), clipped: true)))
 {
+    private readonly MatrixDirections matrixDirections = new();
+    private readonly Scalar momentum = spec.Momentum;
+
     /// <summary>Orthogonalised: parameters in the matrix group of <see cref="ParameterRoles"/> with at least 2 dimensions.</summary>
     public static bool IsMatrix(NamedParameter p) => p.Role.MatrixGroup() && p.Parameter.dim() >= 2;
+
+    protected override void BeforeUpdate(StepContext context) =>
+        matrixDirections.Compute(Slots, "muon", spec.NewtonSchulzSteps, (slot, gradient) =>
+        {
+            var buffer = slot.StateOr("momentum", () => zeros_like(slot.Parameter));
+            buffer.mul_(momentum).add_(gradient);
+            return spec.Nesterov ? gradient + buffer * momentum : buffer;
+        });
 
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
@@ -28,9 +43,6 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
             var v = AdamMoments.UpdateSecond(slot, gradient, spec.AdamBeta2);
             return AdamMoments.Direction(m, v, spec.AdamBeta1, spec.AdamBeta2, spec.AdamEps, t);
         }
-        var buffer = slot.StateOr("momentum", () => zeros_like(slot.Parameter));
-        buffer.mul_(spec.Momentum).add_(gradient);
-        var update = spec.Nesterov ? gradient + buffer * spec.Momentum : buffer;
-        return NewtonSchulz.OrthogonalizeBlocks(update, slot.RowBlocks, spec.NewtonSchulzSteps);
+        return matrixDirections.Take(slot);
     }
 }

@@ -56,10 +56,11 @@ public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedPa
         return direction.to(gradient.dtype).reshape(shape);
     }
 
-    /// <summary>L_side = b L_side + (1-b) G G^T (side 0) or G^T G (side 1); the first call starts from zero.</summary>
+    /// <summary>L_side = b L_side + (1-b) G G^T (side 0) or G^T G (side 1); the first call starts from zero. The Gram
+    /// matrix is built symmetric from its upper blocks (<see cref="SymmetricProducts"/>).</summary>
     private Tensor AccumulateGram(ParameterSlot slot, Tensor g, int side)
     {
-        var gram = side == 0 ? g.matmul(g.t()) : g.t().matmul(g);
+        var gram = SymmetricProducts.Gram(side == 0 ? g : g.t());
         var l = slot.StateOr($"L{side}", () => zeros_like(gram));
         l.mul_(spec.ShampooBeta).add_(gram, alpha: 1 - spec.ShampooBeta);
         return l;
@@ -83,16 +84,17 @@ public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedPa
     }
 
     /// <summary>One power iteration on the old basis, then QR; columns sorted by the estimated eigenvalues diag(Q^T L Q)
-    /// and the second moment permuted to match along this side.</summary>
+    /// and the second moment permuted to match along this side. L Q serves both: the estimates are the column sums
+    /// of Q * (L Q), and L (Q P) = (L Q) P for the sorting permutation P (one product of size n^3 instead of three).</summary>
     private static void RefreshBasis(ParameterSlot slot, int side)
     {
         var l = slot.State[$"L{side}"];
         var q = slot.State[$"Q{side}"];
-        var estimated = q.t().matmul(l).matmul(q).diagonal();
+        var lq = l.matmul(q);
+        var estimated = (q * lq).sum(0L);
         var order = estimated.argsort(descending: true);
-        q = q.index_select(1, order);
         if (slot.State.TryGetValue("v", out var v)) slot.SetState("v", v.index_select(side, order));
-        var (refreshed, _) = linalg.qr(l.matmul(q));
+        var (refreshed, _) = linalg.qr(lq.index_select(1, order));
         slot.SetState($"Q{side}", refreshed);
     }
 
