@@ -5,8 +5,9 @@ namespace ModelDsl.Runtime.Optim;
 /// <summary>The fp64 sum of squares of a gradient, the building block of every global gradient norm.</summary>
 public static class GradientSquares
 {
-    /// <summary>Elements widened at a time: 1 MiB of fp64, which stays in cache between the copy, the square and the sum.</summary>
-    public const long Chunk = 1 << 17;
+    /// <summary>Elements widened at a time: 4 MiB of fp64, reused across the chunks of a gradient (a few
+    /// chunks per large matrix, so that the per-operation cost stays small against the memory traffic).</summary>
+    public const long Chunk = 1 << 19;
 
     /// <summary>
     /// sum(g^2) with every square and the sum in fp64, as a 0-d fp64 tensor. A gradient of at most
