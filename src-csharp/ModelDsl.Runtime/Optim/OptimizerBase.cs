@@ -129,24 +129,31 @@ public abstract class OptimizerBase : IOptimizer
     /// </summary>
     public void ReleaseGradients()
     {
-        foreach (var slot in slots)
+        hadGradient ??= new bool[slots.Count];
+        for (var i = 0; i < slots.Count; i++)
         {
-            using var gradient = slot.Parameter.grad;
-            if (gradient is not null) slot.Parameter.grad = null;
+            using var gradient = slots[i].Parameter.grad;
+            hadGradient[i] = gradient is not null;
+            if (gradient is not null) slots[i].Parameter.grad = null;
         }
     }
 
-    /// <summary>Gives a zero gradient to every parameter the backward passes did not reach, as if
-    /// the gradients had been zeroed before them (an unreached parameter still steps: decay, momentum).</summary>
+    /// <summary>Gives a zero gradient to every parameter that had one before <see cref="ReleaseGradients"/>
+    /// and that the backward passes did not reach, which is what zeroing would have left it (so it still
+    /// steps: decay, momentum). A parameter that never had a gradient keeps none, as after ZeroGrad.</summary>
     public void ZeroMissingGradients()
     {
+        if (hadGradient is null) return;
         using var noGrad = no_grad();
-        foreach (var slot in slots)
+        for (var i = 0; i < slots.Count; i++)
         {
-            using var gradient = slot.Parameter.grad;
-            if (gradient is null) slot.Parameter.grad = zeros_like(slot.Parameter).DetachFromDisposeScope();
+            if (!hadGradient[i]) continue;
+            using var gradient = slots[i].Parameter.grad;
+            if (gradient is null) slots[i].Parameter.grad = zeros_like(slots[i].Parameter).DetachFromDisposeScope();
         }
     }
+
+    private bool[]? hadGradient;
 
     private const string Magic = "ModelDsl.Optimizer.v1";
 
