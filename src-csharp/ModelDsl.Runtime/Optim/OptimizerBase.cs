@@ -39,14 +39,23 @@ public abstract class OptimizerBase : IOptimizer
     /// <summary>Work that needs autograd before the update (Sophia-H's Hessian-vector product); gradients are already clipped.</summary>
     protected virtual void BeforeUpdate(StepContext context) { }
 
-    public double Step(double learningRateMultiplier, StepContext context)
+    public double Step(double learningRateMultiplier, StepContext context) => Step(learningRateMultiplier, context, MeasureGradients());
+
+    /// <summary>
+    /// The step with the gradients already measured by <see cref="MeasureGradients"/> (the caller
+    /// logged or judged that norm; the gradients must not have changed since), so that the norm is
+    /// computed once per step. <paramref name="afterClip"/>, when given, is called once the clip
+    /// scope is clipped and before any update (a timing mark). Returns the global norm before clipping.
+    /// </summary>
+    public double Step(double learningRateMultiplier, StepContext context, GradientMeasure measured, Action? afterClip = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!double.IsFinite(learningRateMultiplier) || learningRateMultiplier < 0)
             throw new ArgumentOutOfRangeException(nameof(learningRateMultiplier), learningRateMultiplier, "must be a finite non-negative number");
         using var scope = NewDisposeScope();
         StepCount++;
-        var norm = ClipAndMeasure();
+        Clip(measured);
+        afterClip?.Invoke();
         BeforeUpdate(context);
         using var noGrad = no_grad();
         foreach (var slot in slots)
@@ -54,33 +63,50 @@ public abstract class OptimizerBase : IOptimizer
             var gradient = slot.Parameter.grad;
             if (gradient is null) continue;
             slot.Steps++;
-            var direction = Direction(slot, gradient, slot.Steps);
-            if (direction is null) continue;
-            if (slot.Decay && WeightDecay > 0) direction = direction + WeightDecay * slot.Parameter;
-            slot.Parameter.add_(direction, alpha: -Lr * slot.LrRatio * learningRateMultiplier);
+            Update(slot, gradient, Lr * slot.LrRatio * learningRateMultiplier);
         }
-        return norm;
+        return measured.Total;
     }
 
-    /// <summary>Global norm over all gradients (returned for logging); clips the slots in the clip scope
-    /// by max / (norm_scope + 1e-6) when their joint norm exceeds the maximum (as torch's clip_grad_norm_).</summary>
-    private double ClipAndMeasure()
+    /// <summary>
+    /// Moves one parameter: W -= stepSize (u + wd W) with u = <see cref="Direction"/> (wd on decayed
+    /// slots only). Runs under no_grad inside the step's dispose scope after slot.Steps was advanced.
+    /// An optimizer may override it with an in-place form of the same update (AdamW does).
+    /// </summary>
+    protected virtual void Update(ParameterSlot slot, Tensor gradient, double stepSize)
     {
+        var direction = Direction(slot, gradient, slot.Steps);
+        if (direction is null) return;
+        if (slot.Decay && WeightDecay > 0) direction = direction + WeightDecay * slot.Parameter;
+        slot.Parameter.add_(direction, alpha: -stepSize);
+    }
+
+    /// <summary>
+    /// The global norm over all gradients and the joint norm of the clip scope's gradients, from one
+    /// fp64 sum of squares per gradient and a single host read.
+    /// </summary>
+    public GradientMeasure MeasureGradients()
+    {
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var withGradient = slots.Where(s => s.Parameter.grad is not null).ToList();
-        if (withGradient.Count == 0) return 0.0;
-        var squares = stack(withGradient.Select(s => s.Parameter.grad!.to(ScalarType.Float64).square().sum()).ToList());
+        if (withGradient.Count == 0) return new GradientMeasure(0.0, 0.0);
+        var squares = stack(withGradient.Select(s => GradientSquares.Sum(s.Parameter.grad!)).ToList());
         var mask = tensor(withGradient.Select(s => s.Clipped ? 1.0 : 0.0).ToArray(), ScalarType.Float64, squares.device);
-        var both = stack([squares.sum(), (squares * mask).sum()]).sqrt().cpu();
-        var total = both[0].item<double>();
-        var scopeNorm = both[1].item<double>();
-        if (ClipGradNorm is { } max && scopeNorm > max)
-        {
-            var factor = max / (scopeNorm + 1e-6);
-            if (factor < 1)
-                foreach (var slot in withGradient.Where(s => s.Clipped)) slot.Parameter.grad!.mul_(factor);
-        }
-        return total;
+        var both = stack([squares.sum(), (squares * mask).sum()]).sqrt().cpu().data<double>();
+        return new GradientMeasure(both[0], both[1]);
+    }
+
+    /// <summary>Clips the slots in the clip scope by max / (norm_scope + 1e-6) when their joint norm
+    /// exceeds the maximum (as torch's clip_grad_norm_).</summary>
+    private void Clip(GradientMeasure measured)
+    {
+        if (ClipGradNorm is not { } max || !(measured.ClipScope > max)) return;
+        var factor = max / (measured.ClipScope + 1e-6);
+        if (!(factor < 1)) return;
+        using var noGrad = no_grad();
+        foreach (var slot in slots)
+            if (slot.Clipped && slot.Parameter.grad is { } gradient) gradient.mul_(factor);
     }
 
     public void ZeroGrad()
@@ -94,6 +120,40 @@ public abstract class OptimizerBase : IOptimizer
             gradient.zero_();
         }
     }
+
+    /// <summary>
+    /// Drops every gradient (torch's zero_grad(set_to_none=True)): the next backward stores its
+    /// gradients instead of adding them into zeros, which saves a zeroing pass and an addition pass.
+    /// Follow the backward passes with <see cref="ZeroMissingGradients"/> to get the state that
+    /// <see cref="ZeroGrad"/> and the same backward passes give.
+    /// </summary>
+    public void ReleaseGradients()
+    {
+        hadGradient ??= new bool[slots.Count];
+        for (var i = 0; i < slots.Count; i++)
+        {
+            using var gradient = slots[i].Parameter.grad;
+            hadGradient[i] = gradient is not null;
+            if (gradient is not null) slots[i].Parameter.grad = null;
+        }
+    }
+
+    /// <summary>Gives a zero gradient to every parameter that had one before <see cref="ReleaseGradients"/>
+    /// and that the backward passes did not reach, which is what zeroing would have left it (so it still
+    /// steps: decay, momentum). A parameter that never had a gradient keeps none, as after ZeroGrad.</summary>
+    public void ZeroMissingGradients()
+    {
+        if (hadGradient is null) return;
+        using var noGrad = no_grad();
+        for (var i = 0; i < slots.Count; i++)
+        {
+            if (!hadGradient[i]) continue;
+            using var gradient = slots[i].Parameter.grad;
+            if (gradient is null) slots[i].Parameter.grad = zeros_like(slots[i].Parameter).DetachFromDisposeScope();
+        }
+    }
+
+    private bool[]? hadGradient;
 
     private const string Magic = "ModelDsl.Optimizer.v1";
 

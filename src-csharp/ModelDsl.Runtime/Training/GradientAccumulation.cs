@@ -37,8 +37,9 @@ public static class GradientAccumulation
     /// the global batch's masked-token count and its auxiliary losses by the global divisor, so the
     /// returned losses and the gradients are this replica's parts of the global ones (their sums over replicas).
     /// </summary>
+    /// <paramref name="clock"/>, when given, accumulates the forward-with-loss and backward times.
     public static AccumulatedLoss BackwardWithAuxiliary(nn.Module<Tensor, Tensor> module, GlobalBatchShare share, Device device,
-        Action<Batch>? beforeForward = null)
+        Action<Batch>? beforeForward = null, StepClock? clock = null)
     {
         using var scope = NewDisposeScope();
         var microBatches = share.Local;
@@ -63,7 +64,9 @@ public static class GradientAccumulation
             var tokenLossSum = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device));
             var loss = tokenLossSum / maskedTokens;
             if (auxiliary?.Total() is { } auxiliaryTotal) loss = loss + auxiliaryTotal / share.AuxiliaryDivisor;
+            clock?.EndForwardLoss();
             loss.backward();
+            clock?.EndBackward();
             var detached = tokenLossSum.detach();
             lossSum = lossSum is null ? detached : lossSum + detached;
             foreach (var (name, term) in auxiliary?.Terms ?? [])

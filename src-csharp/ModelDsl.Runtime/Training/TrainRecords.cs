@@ -56,4 +56,7 @@ public sealed class TrainOptions
     /// <summary>Cancelling writes a checkpoint at the current step, then throws <see cref="TrainingInterruptedException"/>
     /// (an <see cref="OperationCanceledException"/>).</summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>When set, every applied step is timed by phase (Stopwatch reads only) and reported here
+    /// after its metrics are written; null (the default) times nothing.</summary>
+    public Action<StepTimings>? OnStepTimings { get; init; }
 }

@@ -146,11 +146,12 @@ public static partial class Trainer
             }
             while (step < totalSteps)
             {
+                var stepClock = options.OnStepTimings is null ? null : new StepClock();
                 var multiplier = training.Schedule.Multiplier(step, totalSteps);
                 // lrScale is 1 unless a divergence rollback lowered it; x * 1.0 == x, so finite runs are unchanged.
                 var scaledMultiplier = multiplier * lrScale;
                 var learningRate = training.Optimizer.Lr * scaledMultiplier;
-                var (stepLoss, gradNorm, problem) = TrainStep(context, step, scaledMultiplier, guard);
+                var (stepLoss, gradNorm, problem) = TrainStep(context, step, scaledMultiplier, guard, stepClock);
                 var loss = stepLoss.LanguageModel;
                 if (problem is not null)
                 {
@@ -236,6 +237,7 @@ public static partial class Trainer
                 string? saved = null;
                 if (isFinal || cancelled || timeForCheckpoint || (training.Checkpoint.Every > 0 && step % training.Checkpoint.Every == 0))
                     saved = SaveCheckpoint(step);
+                if (stepClock is not null && applied) options.OnStepTimings!(stepClock.Finish(step));
                 if (cancelled) throw new TrainingInterruptedException(run.Path, step, saved);
                 ranFinalStep = isFinal;
                 if (options.StopAfterStep is { } stop && step >= stop && !isFinal) break;
@@ -301,7 +303,7 @@ public static partial class Trainer
     /// before the optimizer clips or updates anything; a step it refuses returns its problem and changes no weight.
     /// </summary>
     private static (AccumulatedLoss Loss, double GradNorm, string? Problem) TrainStep(StepContext s, long step, double learningRateMultiplier,
-        DivergenceGuard guard)
+        DivergenceGuard guard, StepClock? clock)
     {
         using var scope = NewDisposeScope();
         var training = s.Training;
@@ -310,25 +312,50 @@ public static partial class Trainer
             TokenRange.Check(batches[m].Inputs, s.Vocab, $"training batch {step}.{m} of task {VariantRegistry.KindOf(s.Task.Spec)}");
 
         var share = s.Replica.Share(batches);
+        clock?.EndBatch();
 
-        s.Optimizer.ZeroGrad();
+        // The first backward stores its gradients rather than adding them into zeroed ones (as torch's
+        // zero_grad(set_to_none=True)); parameters it does not reach get zeros afterwards, so every
+        // parameter has the gradient that zeroing first would have given it.
+        var releasing = s.Optimizer as OptimizerBase;
+        if (releasing is not null) releasing.ReleaseGradients();
+        else s.Optimizer.ZeroGrad();
+        clock?.EndZeroGrad();
         s.Participants.BeginStep();
         AccumulatedLoss loss;
         try
         {
-            loss = GradientAccumulation.BackwardWithAuxiliary(s.Module, share, s.Device, s.Participants.BeforeForward);
+            loss = GradientAccumulation.BackwardWithAuxiliary(s.Module, share, s.Device, s.Participants.BeforeForward, clock);
         }
         finally
         {
             s.Participants.EndForwards();
         }
+        if (releasing is not null)
+        {
+            releasing.ZeroMissingGradients();
+            clock?.EndZeroGrad();
+        }
         loss = s.Replica.AllReduce(s.Parameters, loss);
         var hessian = s.Optimizer.NeedsHessianVectorProduct
             ? new Optim.StepContext(vectors => GradientAccumulation.HessianVectorProduct(s.Module, batches, s.Device, s.Parameters.Select(p => (Tensor)p.Parameter).ToList(), vectors))
             : Optim.StepContext.None;
+        clock?.Mark();
+        if (s.Optimizer is OptimizerBase optimizer)
+        {
+            // One measurement serves the divergence guard, the logged norm and clipping.
+            var measure = optimizer.MeasureGradients();
+            clock?.EndGradientNorm();
+            if (guard.Assess(loss.LanguageModel, measure.Total) is { } refused) return (loss, measure.Total, refused);
+            var norm = optimizer.Step(learningRateMultiplier, hessian, measure, clock is null ? null : clock.EndClip);
+            clock?.EndOptimizer();
+            return (loss, norm, null);
+        }
         var measured = GradientNorm.Global(s.Optimizer.Slots);
+        clock?.EndGradientNorm();
         if (guard.Assess(loss.LanguageModel, measured) is { } problem) return (loss, measured, problem);
         var gradNorm = s.Optimizer.Step(learningRateMultiplier, hessian);
+        clock?.EndOptimizer();
         return (loss, gradNorm, null);
     }
 
