@@ -73,9 +73,10 @@ public static class MoeDispatch
     {
         var (kept, slots, experts) = (order.shape[0], tokens * k, (long)counts.Length);
         var longest = counts.Max();
-        // Padding to the longest segment computes E * longest - kept wasted rows. On 2 CPU threads the
-        // batched matmuls ran about twice as fast as the per-expert loop at 5% padding (MoeBench
-        // --profile), so padding is taken until it doubles the rows (a heuristic, not a tuned bound).
+        // Padding to the longest segment computes E * longest - kept wasted rows. On 2 CPU threads
+        // (MoeBench --profile, 5% padding) the batched matmuls ran about twice as fast as the
+        // per-expert loop on a heavily loaded host, but about 10% slower on an idle one; padding is
+        // taken until it doubles the rows (a heuristic, not a tuned bound).
         var padded = batching switch
         {
             ExpertBatching.Padded => true,
