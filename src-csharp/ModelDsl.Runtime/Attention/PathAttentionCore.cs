@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Compile;
 using ModelDsl.Runtime.Parameters;
@@ -153,7 +154,7 @@ public sealed class PathAttentionCore : AttentionCore
         }
         var directions = projected.reshape(batch, length, KvHeads, HeadDim);
         // L2 normalisation per head (epsilon inside the root, so a zero vector stays finite).
-        directions = directions / (directions.square().sum(-1, keepdim: true) + 1e-6).sqrt();
+        directions = directions / (directions.Squared().sum(-1, keepdim: true) + 1e-6).sqrt();
         return (directions.transpose(1, 2), tail);
     }
 

@@ -45,7 +45,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>, IDescribable
     {
         var lowPrecision = x.dtype is ScalarType.BFloat16 or ScalarType.Float16;
         var wide = lowPrecision ? x.to(ScalarType.Float32) : x;
-        var normalized = wide * torch.rsqrt(wide.square().mean([-1L], keepdim: true).add(epsilon, One));
+        var normalized = wide * torch.rsqrt(wide.Squared().mean([-1L], keepdim: true).add(epsilon, One));
         return (lowPrecision ? normalized.to(x.dtype) : normalized) * weight;
     }
 

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Moe;
@@ -19,5 +20,5 @@ public static class LoadBalanceLoss
     }
 
     /// <summary>mean over tokens of logsumexp(logits)^2 (Zoph et al. 2022, eq. 5).</summary>
-    public static Tensor RouterZLoss(Tensor logits) => logits.logsumexp(-1).square().mean();
+    public static Tensor RouterZLoss(Tensor logits) => logits.logsumexp(-1).Squared().mean();
 }

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
@@ -28,8 +29,8 @@ public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList
     /// <summary>Mean of g^2 per block, as a vector with one entry per block.</summary>
     private Tensor BlockMeanSquares(ParameterSlot slot, Tensor gradient)
     {
-        if (gradient.dim() < 2) return gradient.square().mean().reshape(1);
-        var rows = gradient.square().reshape(gradient.shape[0], -1).mean([1]);
+        if (gradient.dim() < 2) return gradient.Squared().mean().reshape(1);
+        var rows = gradient.Squared().reshape(gradient.shape[0], -1).mean([1]);
         if (slot.HeadBlocks is not { } headRows) return rows;
         // Query and key rows (the first headRows.Count * headDim rows) are averaged per head.
         var headCount = headRows.Heads;

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -76,7 +77,7 @@ public static class BatchedNewtonSchulz
     /// and P X separately, then summed), so the two agree wherever the batched and single products do.</summary>
     private static Tensor Iterate(Tensor stack, int steps)
     {
-        using var norms = stack.square().sum([-2, -1], keepdim: true).sqrt_().add_(1e-7);
+        using var norms = stack.Squared().sum([-2, -1], keepdim: true).sqrt_().add_(1e-7);
         var x = stack / norms;
         for (var i = 0; i < steps; i++)
         {

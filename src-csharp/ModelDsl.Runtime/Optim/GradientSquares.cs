@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Optim;
@@ -18,7 +19,7 @@ public static class GradientSquares
     /// </summary>
     public static Tensor Sum(Tensor gradient)
     {
-        if (gradient.dtype == ScalarType.Float64) return gradient.square().sum();
+        if (gradient.dtype == ScalarType.Float64) return gradient.Squared().sum();
         var count = gradient.numel();
         if (count <= Chunk)
         {

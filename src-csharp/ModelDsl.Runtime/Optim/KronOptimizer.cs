@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
@@ -49,7 +50,7 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         }
         var u = LeftMultiply(q0, LeftMultiply(q0, mHat, transpose: false), transpose: true);
         u = RightMultiply(RightMultiply(u, q1, transpose: true), q1, transpose: false);
-        var rms = u.square().mean().sqrt();
+        var rms = u.Squared().mean().sqrt();
         u = u * (MaxUpdateRms / (rms + 1e-6)).clamp_max(1.0);
         return u.reshape(gradient.shape);
     }
@@ -70,10 +71,10 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
             : b / q0.unsqueeze(1);
         // Only triangular factors use the Gram matrices (symmetric: half their blocks are mirrored).
         UpdateFactor(q0, q0.dim() == 2 ? SymmetricProducts.Gram(a) : null, q0.dim() == 2 ? SymmetricProducts.Gram(b) : null,
-            a.square().sum(1), b.square().sum(1));
+            a.Squared().sum(1), b.Squared().sum(1));
         // 0L, not 0: a literal 0 converts to ScalarType, and sum(ScalarType.Byte) would sum everything as bytes.
         UpdateFactor(q1, q1.dim() == 2 ? SymmetricProducts.Gram(a.t()) : null, q1.dim() == 2 ? SymmetricProducts.Gram(b.t()) : null,
-            a.square().sum(0L), b.square().sum(0L));
+            a.Squared().sum(0L), b.Squared().sum(0L));
     }
 
     private void UpdateFactor(Tensor q, Tensor? aGram, Tensor? bGram, Tensor aDiagonal, Tensor bDiagonal)
@@ -97,7 +98,7 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
     {
         var maxAbs = s.abs().max();
         var scaled = s / maxAbs.clamp_min(Tiny);
-        var column = scaled.square().sum(0L).argmax();
+        var column = scaled.Squared().sum(0L).argmax();
         var x = scaled.index_select(1, column.reshape(1)).reshape(-1);
         x = scaled.t().matmul(x);
         x = x / x.norm().clamp_min(Tiny);

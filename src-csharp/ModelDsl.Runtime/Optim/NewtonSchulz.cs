@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Optim;
@@ -17,7 +18,7 @@ public static class NewtonSchulz
         if (update.dim() < 2) throw new ArgumentException($"Newton-Schulz needs a matrix, got shape [{string.Join(", ", update.shape)}]");
         using var scope = NewDisposeScope();
         var transposed = update.shape[^2] > update.shape[^1];
-        var x = update / (update.square().sum([-2, -1], keepdim: true).sqrt() + 1e-7);
+        var x = update / (update.Squared().sum([-2, -1], keepdim: true).sqrt() + 1e-7);
         if (transposed) x = x.transpose(-2, -1);
         for (var i = 0; i < steps; i++)
         {

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using ModelDsl.Core.Rl;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ public static class KlEstimators
         Tensor result = estimator switch
         {
             KlEstimator.K1 => -logRatio,
-            KlEstimator.K2 => logRatio.square() / 2,
+            KlEstimator.K2 => logRatio.Squared() / 2,
             KlEstimator.K3 => logRatio.exp() - 1 - logRatio,
             _ => throw new ArgumentOutOfRangeException(nameof(estimator), estimator, "unknown KL estimator"),
         };
