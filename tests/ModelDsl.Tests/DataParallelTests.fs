@@ -221,6 +221,12 @@ let tests =
                         job.Kill true
                         failtest "mpirun did not end within two minutes of a rank's death"
                     job.WaitForExit()
+                    // mpirun can exit before the surviving rank has: the rerun below would find the
+                    // run directory still locked by it. Wait until every rank is gone.
+                    for (_, pid) in ranks do
+                        let until = DateTime.UtcNow.AddSeconds 60.0
+                        while Directory.Exists $"/proc/{pid}" && DateTime.UtcNow < until do
+                            Threading.Thread.Sleep 50
                     Expect.notEqual job.ExitCode 0 $"mpirun reports the failure (rank 1 killed at step {killedAt}): {stdout.Result}{stderr.Result}"
                     let reached = lastTrainStep runDir
                     Expect.isLessThan reached steps "killed before the end"
