@@ -127,12 +127,13 @@ let sweepFor (s: Settings) threads corpus (size: Size) : SweepSpec =
 /// One size's outcome: its sweep report data and the wall-clock seconds its runs took, per arm.
 type SizeResult = { Size: Size; Data: SweepReportData; Seconds: Map<string, float>; NonEmbedding: int64 }
 
-let runSize (s: Settings) threads corpus (root: string) (size: Size) =
+let runSize (s: Settings) threads corpus (root: string) (ledgers: string) (size: Size) =
     let spec = sweepFor s threads corpus size
     let directory = SweepDirectory(Path.Combine(root, size.Label))
     let options =
         SweepOptions(
             Directory = directory.Path,
+            Ledger = SweepLedger(Path.Combine(ledgers, $"{size.Label}.jsonl")),
             OnRunStart = (fun start -> printfn "[%s] %s %s %s%s" size.Label start.Arm (SweepDirectory.BudgetLabel start.Ratio) start.Values (if start.Resuming then " (resuming)" else "")),
             OnRunEnd = (fun run -> printfn "[%s]   -> %A loss %s in %.0f s" size.Label run.Status (match Option.ofNullable run.ValidationLoss with Some l -> l.ToString("F4") | None -> "-") (run.WallSeconds.GetValueOrDefault())))
     SweepRunner.Run(spec, options) |> ignore
@@ -140,11 +141,7 @@ let runSize (s: Settings) threads corpus (root: string) (size: Size) =
     use store = RunStore.Open directory.DatabasePath
     let runs = store.RunsOf spec.Name
     let seconds = runs |> Seq.groupBy _.Arm |> Seq.map (fun (arm, rs) -> arm, rs |> Seq.sumBy (fun r -> r.WallSeconds.GetValueOrDefault())) |> Map.ofSeq
-    let nonEmbedding =
-        runs |> Seq.tryPick (fun r ->
-            let summary = Path.Combine(r.RunDirectory, "summary.json")
-            if File.Exists summary then Some (RunSummary.Read(summary).NonEmbeddingParameters) else None)
-        |> Option.defaultValue 0L
+    let nonEmbedding = ModelDsl.Core.Model.ModelInventory.Of(spec.Arms.[0].Base.Model).NonEmbeddingParameterCount
     { Size = size; Data = data; Seconds = seconds; NonEmbedding = nonEmbedding }
 
 let lossOf (r: SizeResult) arm (ratio: float) =
@@ -331,6 +328,11 @@ let study (context: StudyContext) =
     let chosen (sizes: Size list) = sizes |> List.filter (fun z -> only |> Option.forall (Set.contains z.Label))
     if Environment.GetEnvironmentVariable "MODELDSL_SWEEP_PILOT" = "1" then pilot s (chosen (pilotSizes s)) threads root corpus
     else
-        let results = [ for size in chosen s.Sizes -> runSize s threads corpus root size ]
+        // The full study's results are kept in the repository (one JSON line per run), so it resumes
+        // from them on any machine; the quick mode keeps its ledger with its runs.
+        let ledgers =
+            if context.Quick then Path.Combine(root, "ledger")
+            else Path.Combine(__SOURCE_DIRECTORY__, "..", "docs", "studies", "optimizer-sweep", "ledger")
+        let results = [ for size in chosen s.Sizes -> runSize s threads corpus root ledgers size ]
         if only.IsNone then printfn "report: %s" (writeReport s root corpus results)
         else printfn "sizes %s done; run without MODELDSL_SWEEP_SIZES for the study report" (String.Join(",", results |> List.map _.Size.Label))

@@ -25,10 +25,23 @@ public static class StudyTrainer
     /// <param name="stopAtAccuracy">Stop (after that evaluation) once held-out accuracy reaches this value.</param>
     /// <param name="entropyRows">Sequences of validation batch 0 on which entropy is measured; 0 skips it.</param>
     /// <param name="stopWhen">Stop (after that evaluation) once this holds of the evaluations so far, e.g. a patience rule.</param>
+    /// <param name="ledger">Where finished runs are recorded: a run already there is returned without training
+    /// (its RunDirectory is empty), a new one is appended once it ends.</param>
     public static StudyRun Train(ExperimentSpec spec, string runsRoot, double? stopAtAccuracy = null, int entropyRows = 64,
-        Action<StudyEval>? onEval = null, Func<IReadOnlyList<StudyEval>, bool>? stopWhen = null)
+        Action<StudyEval>? onEval = null, Func<IReadOnlyList<StudyEval>, bool>? stopWhen = null, StudyLedger? ledger = null)
     {
         spec.EnsureValid();
+        if (ledger is null) return TrainNew(spec, runsRoot, stopAtAccuracy, entropyRows, onEval, stopWhen);
+        var key = StudyLedger.KeyOf(spec, stopAtAccuracy, entropyRows);
+        if (ledger.Find(key) is { } recorded) return recorded;
+        var run = TrainNew(spec, runsRoot, stopAtAccuracy, entropyRows, onEval, stopWhen);
+        ledger.Append(key, run);
+        return run;
+    }
+
+    private static StudyRun TrainNew(ExperimentSpec spec, string runsRoot, double? stopAtAccuracy, int entropyRows,
+        Action<StudyEval>? onEval, Func<IReadOnlyList<StudyEval>, bool>? stopWhen)
+    {
         var task = TaskFactory.Create(spec.Task, spec.Training.Seed);
         TrainableModel? model = null;
         var evals = new List<StudyEval>();

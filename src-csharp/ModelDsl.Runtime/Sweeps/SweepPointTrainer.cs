@@ -68,6 +68,7 @@ public static class SweepPointTrainer
     {
         store.Complete(key, status, loss, trainLoss, steps, seconds, error);
         var run = store.Find(key)!;
+        options.Ledger?.Append(run);
         options.OnRunEnd?.Invoke(run);
         return run;
     }

@@ -33,6 +33,9 @@ public sealed class SweepOptions
     public Func<ExperimentSpec, TrainOptions, TrainResult> Train { get; init; } = (spec, options) => Trainer.Run(spec, options);
     /// <summary>Where the runs train: in this process (the default) or as jobs of a cluster scheduler.</summary>
     public ISweepBackend Backend { get; init; } = LocalSweepBackend.Instance;
+    /// <summary>A plain-text record of the sweep's results to resume from when the run store is gone
+    /// (kept under version control next to a study); imported on start, appended after every run.</summary>
+    public SweepLedger? Ledger { get; init; }
 }
 
 /// <summary>
@@ -53,6 +56,7 @@ public static class SweepRunner
         directory.SaveSpec(spec);
         using var store = RunStore.Open(directory.DatabasePath);
         store.RecordSweep(spec.Name, SpecJson.Serialize(spec));
+        options.Ledger?.Import(store, directory);
         var divergence = new DivergenceRule(spec.DivergenceLoss);
         var context = new SweepContext(spec, directory, store, divergence, options);
 
@@ -95,7 +99,11 @@ public static class SweepRunner
             var ran = context.Options.Backend.RunRound(context, pending);
             if (ran.Count != pending.Count)
                 throw new InvalidOperationException($"the sweep backend returned {ran.Count} results for {pending.Count} runs");
-            for (var i = 0; i < pending.Count; i++) known[pending[i].Key] = ran[i];
+            for (var i = 0; i < pending.Count; i++)
+            {
+                known[pending[i].Key] = ran[i];
+                context.Options.Ledger?.Append(ran[i]); // a cluster's tasks do not write the ledger
+            }
         }
         return prepared.Select(point => known[point.Key]).ToList();
     }
