@@ -207,7 +207,7 @@ let study (context: StudyContext) =
     writeCorpus corpus s.CorpusBytes
     let ledger =
         if context.Quick then Path.Combine(folder, "ledger.jsonl")
-        else Path.Combine(__SOURCE_DIRECTORY__, "..", "docs", "studies", "gated-attention", "ledger.jsonl")
+        else Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, "..", "docs", "studies", "gated-attention", "ledger.jsonl"))
     let recorded = readLedger ledger
     printfn "ledger %s: %d runs recorded" (Path.GetFullPath ledger) recorded.Count
     let trained =
