@@ -67,6 +67,13 @@ let tests =
                 let text = runQuick "gated_attention.fsx" folder
                 Expect.stringContains text "| arm | LR | seed | parameters | final held-out loss | sink mass" "results table"
                 Expect.stringContains text "Claim 1" "claims are assessed"
+                // Quick mode keeps its ledger in its run folder: one line per run (3 arms x 2 LRs x 1 seed), distinct keys.
+                let ledger = Directory.GetFiles(folder, "ledger.jsonl", SearchOption.AllDirectories) |> Array.exactlyOne
+                let lines = File.ReadAllLines ledger |> Array.filter (fun l -> l.Trim() <> "")
+                Expect.equal lines.Length 6 "a ledger line per run"
+                let keys = [ for l in lines -> use doc = System.Text.Json.JsonDocument.Parse l in doc.RootElement.GetProperty("key").GetString() ]
+                Expect.equal (List.distinct keys).Length 6 "distinct keys"
+                Expect.stringContains text "Cost: 6 runs" "throughput from the ledger"
         }
 
         test "moe_global_balance --quick writes its report" {
