@@ -45,7 +45,7 @@ type Settings =
 // 48 x 48, so the widened baseline has exactly the gated models' parameter count. Every sequence starts
 // with a BOS token and runs last 600 steps: without BOS (or at LR 3e-3) no sink forms at this scale, and at
 // LR 3e-2 with BOS the baseline grows a sink head within 100 steps (docs/studies/gated-attention/pilots.md).
-let full = { Width = 48; Depth = 2; Heads = 4; Length = 64; Steps = 600; Batch = 16; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 200_000; Bos = true; Seeds = [ 1; 2 ] }
+let full = { Width = 48; Depth = 2; Heads = 4; Length = 64; Steps = 600; Batch = 16; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 200_000; Bos = true; Seeds = [ 1; 2; 3; 4; 5; 6 ] }
 let quick = { Width = 48; Depth = 1; Heads = 4; Length = 32; Steps = 8; Batch = 8; LearningRates = [ 3e-3; 3e-2 ]; CorpusBytes = 8_000; Bos = true; Seeds = [ 1 ] }
 
 type Arm = { Name: string; Gate: GateSpec option; ExtraHidden: int }
