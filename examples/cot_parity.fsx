@@ -33,7 +33,7 @@ type Settings =
 // Each run trains to convergence: it stops at 95% held-out accuracy, or when the best accuracy has not
 // improved by more than 1 point in the last Patience evaluations, or at the cap (which the pilots in
 // docs/studies/cot-parity/pilots.md size well above the steps any converging run needed).
-let full = { Bits = 20; Secrets = [ 2; 3; 4 ]; SizeExponents = [ 6; 8; 10; 12 ]; DirectSecrets = [ 2 ]; Cap = 6000; EvalEvery = 100; Patience = 10; MinGain = 0.01; Problems = 256; Width = 64; Depth = 2; Seeds = [ 1; 2 ] }
+let full = { Bits = 20; Secrets = [ 2; 3; 4 ]; SizeExponents = [ 6; 8; 10; 12 ]; DirectSecrets = [ 2; 3; 4 ]; Cap = 6000; EvalEvery = 100; Patience = 10; MinGain = 0.01; Problems = 256; Width = 64; Depth = 2; Seeds = [ 1; 2 ] }
 let quick = { Bits = 8; Secrets = [ 2; 3 ]; SizeExponents = [ 6 ]; DirectSecrets = [ 2 ]; Cap = 40; EvalEvery = 20; Patience = 2; MinGain = 0.01; Problems = 64; Width = 32; Depth = 1; Seeds = [ 1 ] }
 
 let target = 0.95
@@ -177,7 +177,7 @@ let study (context: StudyContext) =
         "that stays roughly flat in k when it is trained with chain of thought (the running XOR of the secret bits written out), " +
         "while without CoT it needs far more data (N* exploding with k).") |> ignore
     report.Paragraph(
-        sprintf "Setting: Parity(n = %d, k) with a fixed training set of N examples; %d-layer Llama, width %d, 4 heads; AdamW lr 3e-3 (weight decay 0.01, linear warm-up over min(5%% of the cap, 150 steps), then constant), batch 64, evaluation every %d steps on %d held-out inputs (outside the training set). Each run trains to convergence: it stops at %.0f%% held-out accuracy, when its best accuracy has gained no more than %.0f point in the last %d evaluations (%d steps), or at the cap of %d steps. N* = smallest N whose best held-out accuracy reaches %.0f%% (sizes 2^%s tried smallest first from the previous k's N*; the search for a (seed, k, CoT) stops at the first success). Seeds %s (seed = model initialisation, training-set draw and batch order; the secret set is the same). Without CoT only k = %s is run (the control)."
+        sprintf "Setting: Parity(n = %d, k) with a fixed training set of N examples; %d-layer Llama, width %d, 4 heads; AdamW lr 3e-3 (weight decay 0.01, linear warm-up over min(5%% of the cap, 150 steps), then constant), batch 64, evaluation every %d steps on %d held-out inputs (outside the training set). Each run trains to convergence: it stops at %.0f%% held-out accuracy, when its best accuracy has gained no more than %.0f point in the last %d evaluations (%d steps), or at the cap of %d steps. N* = smallest N whose best held-out accuracy reaches %.0f%% (sizes 2^%s tried smallest first from the previous k's N*; the search for a (seed, k, CoT) stops at the first success). Seeds %s (seed = model initialisation, training-set draw and batch order; the secret set is the same). Without CoT (the control): k = %s."
             s.Bits s.Depth s.Width s.EvalEvery s.Problems (100.0 * target) (100.0 * s.MinGain) s.Patience (s.Patience * s.EvalEvery) s.Cap (100.0 * target)
             (s.SizeExponents |> List.map string |> String.concat ", 2^") (s.Seeds |> List.map string |> String.concat ", ") (s.DirectSecrets |> List.map string |> String.concat ", ")) |> ignore
     if missing > 0 then
@@ -264,17 +264,23 @@ let study (context: StudyContext) =
             match os.Head with
             | Reached first when os |> List.exists (function Pending e | Reached e -> e - first > step | _ -> false) -> Some false
             | _ -> None
-    // Claim 2 ("CoT needed"): at each control k, with CoT some size reaches 95% and without CoT none does.
-    let neededIn seed =
-        let per k =
-            match outcome seed true k, outcome seed false k with
-            | Reached _, (NotReached | NotRun) -> Some true
-            | _, Reached _ | (NotReached | NotRun), _ -> Some false
-            | _ -> None
-        let all = s.DirectSecrets |> List.map per
-        if all |> List.contains (Some false) then Some false
-        elif all |> List.forall Option.isSome then Some true
+    // Claim 2 (the paper's "exploding without CoT"): at every control k without CoT N* is at least the CoT N*
+    // (not reaching counts as larger), and it grows from the smallest to the largest control k (ClaimRules.LargerAndGrowing).
+    let decided seed cot k = match outcome seed cot k with Pending _ -> false | _ -> true
+    let largerIn seed =
+        let smallerWithout k = match outcome seed true k, outcome seed false k with Reached c, Reached d -> d < c | _ -> false
+        if s.DirectSecrets |> List.exists smallerWithout then Some false
+        elif s.DirectSecrets |> List.forall (fun k -> decided seed true k && decided seed false k) then
+            Some (ClaimRules.LargerAndGrowing([| for k in s.DirectSecrets -> exponentOf seed true k |> Option.toNullable |],
+                                              [| for k in s.DirectSecrets -> exponentOf seed false k |> Option.toNullable |]))
         else None
+    // Claim 3 ("CoT needed"): at the largest control k, with CoT some size reaches 95% and without CoT none does.
+    let neededAt seed k =
+        match outcome seed true k, outcome seed false k with
+        | Reached _, (NotReached | NotRun) -> Some true
+        | _, Reached _ | (NotReached | NotRun), _ -> Some false
+        | _ -> None
+    let neededIn seed = neededAt seed (List.last s.DirectSecrets)
     let verdict (perSeed: bool option list) =
         if perSeed |> List.contains (Some false) then ClaimRules.Verdict false
         elif perSeed |> List.forall Option.isSome then ClaimRules.Verdict (ClaimRules.Agreement(perSeed |> List.map Option.get) = SeedAgreement.EverySeed)
@@ -285,12 +291,22 @@ let study (context: StudyContext) =
         |> String.concat ", "
     let flat = s.Seeds |> List.map flatIn
     let needed = s.Seeds |> List.map neededIn
+    let larger = s.Seeds |> List.map largerIn
     report.Paragraph(
         sprintf "**Claim 1 (N* flat in k with CoT): %s.** Rule: in every seed, with CoT every k = %s reaches %.0f%% on the grid and N* grows by at most one grid step (a factor %d) from k = %d to k = %d. %s."
             (verdict flat) (s.Secrets |> List.map string |> String.concat ", ") (100.0 * target) (1 <<< step) s.Secrets.Head (List.last s.Secrets) (bySeed flat)) |> ignore
+    let controls = s.DirectSecrets |> List.map string |> String.concat ", "
     report.Paragraph(
-        sprintf "**Claim 2 (CoT needed): %s.** Rule: in every seed, at k = %s the CoT runs reach %.0f%% at some N on the grid and the runs without CoT reach it at no N up to 2^%d. %s."
-            (verdict needed) (s.DirectSecrets |> List.map string |> String.concat ", ") (100.0 * target) largest (bySeed needed)) |> ignore
+        sprintf "**Claim 2 (without CoT N* is larger and grows with k): %s.** Rule: in every seed, at every k = %s the N* without CoT is at least the N* with CoT (not reaching %.0f%% on the grid counts as larger; a CoT failure fails the claim), and the N* without CoT at k = %d exceeds the one at k = %d (not reaching counts as exceeding). %s."
+            (verdict larger) controls (100.0 * target) (List.last s.DirectSecrets) s.DirectSecrets.Head (bySeed larger)) |> ignore
+    let neededList seed =
+        match s.DirectSecrets |> List.filter (fun k -> neededAt seed k = Some true) with
+        | [] -> "none"
+        | ks -> ks |> List.map (sprintf "k = %d") |> String.concat ", "
+    report.Paragraph(
+        sprintf "**Claim 3 (CoT needed at k = %d): %s.** Rule: in every seed, at k = %d the CoT runs reach %.0f%% at some N on the grid and the runs without CoT reach it at no N up to 2^%d. %s. The k (of %s) at which CoT was needed in this sense: %s."
+            (List.last s.DirectSecrets) (verdict needed) (List.last s.DirectSecrets) (100.0 * target) largest (bySeed needed) controls
+            (s.Seeds |> List.map (fun seed -> sprintf "seed %d: %s" seed (neededList seed)) |> String.concat "; ")) |> ignore
     let timed = runs |> List.choose (fun r -> r.Seconds)
     report.Paragraph(
         sprintf "Wall-clock: %s of training over the %d runs with a recorded time (%d runs without one), %s; %d run%s trained by this invocation, which took %s. Steps trained in all: %d."
