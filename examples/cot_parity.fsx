@@ -304,7 +304,7 @@ let study (context: StudyContext) =
         | [] -> "none"
         | ks -> ks |> List.map (sprintf "k = %d") |> String.concat ", "
     report.Paragraph(
-        sprintf "**Claim 3 (CoT needed at k = %d): %s.** Rule: in every seed, at k = %d the CoT runs reach %.0f%% at some N on the grid and the runs without CoT reach it at no N up to 2^%d. %s. The k (of %s) at which CoT was needed in this sense: %s."
+        sprintf "**Claim 3 (CoT needed at k = %d): %s.** Rule: in every seed, at k = %d the CoT runs reach %.0f%% at some N on the grid and the runs without CoT reach it at no N up to 2^%d (a k not run because a smaller k failed at every size counts as not reaching). %s. The k (of %s) at which CoT was needed in this sense: %s."
             (List.last s.DirectSecrets) (verdict needed) (List.last s.DirectSecrets) (100.0 * target) largest (bySeed needed) controls
             (s.Seeds |> List.map (fun seed -> sprintf "seed %d: %s" seed (neededList seed)) |> String.concat "; ")) |> ignore
     let timed = runs |> List.choose (fun r -> r.Seconds)
