@@ -59,7 +59,12 @@ let tests =
             withFolder <| fun folder ->
                 let text = runQuick "cot_parity.fsx" folder
                 Expect.stringContains text "| k | N* with CoT (seed 1) | N* without CoT (seed 1) |" "sample-efficiency table"
-                Expect.stringContains text "Claim 1" "claims are assessed"
+                Expect.stringContains text "| k | CoT | seed | N* | steps to 95% at N* |" "per (k, CoT, seed) table"
+                for claim in 1 .. 3 do
+                    Expect.stringContains text (sprintf "**Claim %d (" claim) "every claim is assessed"
+                Expect.stringContains text "Wall-clock: " "wall-clock reported"
+                // The quick mode keeps its ledger with its runs, never in the repository.
+                Expect.isNonEmpty (Directory.GetFiles(folder, "ledger-*.jsonl", SearchOption.AllDirectories)) "a ledger in the run folder"
         }
 
         test "gated_attention --quick writes its report" {
