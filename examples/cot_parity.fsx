@@ -33,7 +33,7 @@ type Settings =
 // Each run trains to convergence: it stops at 95% held-out accuracy, or when the best accuracy has not
 // improved by more than 1 point in the last Patience evaluations, or at the cap (which the pilots in
 // docs/studies/cot-parity/pilots.md size well above the steps any converging run needed).
-let full = { Bits = 20; Secrets = [ 2; 3; 4 ]; SizeExponents = [ 6; 8; 10; 12 ]; DirectSecrets = [ 2; 3; 4 ]; Cap = 6000; EvalEvery = 100; Patience = 10; MinGain = 0.01; Problems = 256; Width = 64; Depth = 2; Seeds = [ 1; 2 ] }
+let full = { Bits = 20; Secrets = [ 2; 3; 4 ]; SizeExponents = [ 6; 8; 10; 12 ]; DirectSecrets = [ 2; 3; 4 ]; Cap = 6000; EvalEvery = 100; Patience = 10; MinGain = 0.01; Problems = 256; Width = 64; Depth = 2; Seeds = [ 1; 2; 3 ] }
 let quick = { Bits = 8; Secrets = [ 2; 3 ]; SizeExponents = [ 6 ]; DirectSecrets = [ 2 ]; Cap = 40; EvalEvery = 20; Patience = 2; MinGain = 0.01; Problems = 64; Width = 32; Depth = 1; Seeds = [ 1 ] }
 
 let target = 0.95
