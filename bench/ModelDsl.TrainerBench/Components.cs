@@ -9,10 +9,12 @@
 // backward (seeded with fixed random output gradients); gradients are dropped after every repetition,
 // as the trainer does (ReleaseGradients). Medians over --reps after --warmup. Then a per-module
 // forward breakdown of whole steps (Stopwatch around the module calls of LanguageModel.Run; CPU ops
-// are synchronous), and the resident set at four points.
-//   dotnet bench/ModelDsl.TrainerBench/bin/Release/net10.0/ModelDsl.TrainerBench.dll --components S [--reps 10] [--warmup 2] [--steps 5] [--threads 2]
+// are synchronous) with the rise of the peak resident set over a step, and the resident set at six
+// points (the last after malloc_trim).
+//   dotnet bench/ModelDsl.TrainerBench/bin/Release/net10.0/ModelDsl.TrainerBench.dll --components S [--reps 10] [--warmup 2] [--steps 5] [--threads 2] [--clock wall|cpu]
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Attention;
@@ -25,8 +27,16 @@ using static TorchSharp.torch;
 
 internal static class Components
 {
-    public static void Run(string config, int reps, int warmup, int steps, int threads)
+    public static void Run(string config, int reps, int warmup, int steps, int threads, string clock)
     {
+        // Wall time, or the CPU time of the whole process (clock_gettime(CLOCK_PROCESS_CPUTIME_ID)): with
+        // one thread, CPU time is the work of an op even on a host whose other load stretches wall time.
+        Func<double> now = clock switch
+        {
+            "wall" => () => Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency,
+            "cpu" => ProcessMemory.CpuSeconds,
+            _ => throw new ArgumentException($"--clock {clock}: wall or cpu"),
+        };
         var memoryStart = ProcessMemory.Read();
         var (width, depth, heads, seq, batch) = config switch
         {
@@ -144,10 +154,10 @@ internal static class Components
                 double seconds;
                 using (NewDisposeScope())
                 {
-                    var watch = Stopwatch.StartNew();
+                    var start = now();
                     var results = part(leaves);
                     if (backward) autograd.backward(results, gradients);
-                    seconds = watch.Elapsed.TotalSeconds;
+                    seconds = now() - start;
                 }
                 DropGradients(model, leaves);
                 return seconds;
@@ -158,7 +168,7 @@ internal static class Components
                 for (var i = 0; i < warmup; i++) Once(backward);
                 timings[backward] = Median(Enumerable.Range(0, reps).Select(_ => Once(backward)));
             }
-            Emit(config, new() { ["Kind"] = "component", ["Name"] = name, ["Count"] = count, ["ForwardMs"] = timings[false] * 1e3, ["ForwardBackwardMs"] = timings[true] * 1e3 });
+            Emit(config, new() { ["Kind"] = "component", ["Clock"] = clock, ["Threads"] = threads, ["Name"] = name, ["Count"] = count, ["ForwardMs"] = timings[false] * 1e3, ["ForwardBackwardMs"] = timings[true] * 1e3 });
             foreach (var g in gradients) g.Dispose();
         }
 
@@ -169,15 +179,17 @@ internal static class Components
         for (var step = 0; step < steps + 2; step++)
         {
             var lap = keys.ToDictionary(key => key, _ => 0.0);
+            ProcessMemory.ResetPeak();
+            var resident = ProcessMemory.Read()["VmRSS"];
             using (NewDisposeScope())
             {
-                var watch = Stopwatch.StartNew();
-                var last = 0.0;
+                var begin = now();
+                var last = begin;
                 void Lap(string key)
                 {
-                    var now = watch.Elapsed.TotalSeconds;
-                    lap[key] += now - last;
-                    last = now;
+                    var time = now();
+                    lap[key] += time - last;
+                    last = time;
                 }
                 var losses = new AuxiliaryLosses();
                 var x = embedding.forward(tokens);
@@ -205,18 +217,21 @@ internal static class Components
                 Lap("cross-entropy");
                 loss.backward();
                 Lap("backward");
-                lap["step"] = watch.Elapsed.TotalSeconds;
+                lap["step"] = now() - begin;
             }
             DropGradients(model, []);
+            lap["peak rise MiB"] = ProcessMemory.Read()["VmHWM"] - resident;
             if (step >= 2) laps.Add(lap);
         }
-        foreach (var key in keys)
-            Emit(config, new() { ["Kind"] = "step", ["Name"] = key, ["Ms"] = Median(laps.Select(l => l[key])) * 1e3 });
+        foreach (var key in keys.Append("peak rise MiB"))
+            Emit(config, new() { ["Kind"] = "step", ["Name"] = key, ["Ms"] = Median(laps.Select(l => l[key])) * (key.EndsWith("MiB") ? 1 : 1e3) });
 
+        var memoryEnd = ProcessMemory.Read();
+        ProcessMemory.Trim();
         Emit(config, new()
         {
             ["Kind"] = "memory",
-            ["Memory"] = new Dictionary<string, object> { ["start"] = memoryStart, ["runtime"] = memoryRuntime, ["model"] = memoryModel, ["step1"] = memoryStep1, ["end"] = ProcessMemory.Read() },
+            ["Memory"] = new Dictionary<string, object> { ["start"] = memoryStart, ["runtime"] = memoryRuntime, ["model"] = memoryModel, ["step1"] = memoryStep1, ["end"] = memoryEnd, ["trimmed"] = ProcessMemory.Read() },
         });
     }
 
@@ -246,9 +261,43 @@ internal static class Components
 
 /// <summary>This process's resident set from /proc/self/status (MiB): VmRSS now, VmHWM its peak so far,
 /// RssAnon (heaps: libtorch's tensors, the GC heap) and RssFile (mapped files: libtorch, the .NET runtime);
-/// and the .NET GC's committed bytes.</summary>
+/// glibc malloc's view (mallinfo2: MallocInUse, allocated chunks with the mmapped ones; MallocFree, freed
+/// bytes it keeps); and the .NET GC's committed bytes.</summary>
 internal static class ProcessMemory
 {
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallInfo2
+    {
+        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "mallinfo2")]
+    private static extern MallInfo2 MallInfo();
+
+    [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    private struct Timespec
+    {
+        public long Seconds, Nanoseconds;
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out Timespec time);
+
+    /// <summary>CPU seconds of all this process's threads (CLOCK_PROCESS_CPUTIME_ID).</summary>
+    public static double CpuSeconds()
+    {
+        ClockGetTime(2, out var time);
+        return time.Seconds + time.Nanoseconds * 1e-9;
+    }
+
+    /// <summary>Returns glibc malloc's free memory to the system (malloc_trim(0)).</summary>
+    public static void Trim() => MallocTrim(0);
+
+    /// <summary>Restarts VmHWM from the current resident set (Linux's clear_refs 5).</summary>
+    public static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
+
     public static Dictionary<string, double> Read()
     {
         var fields = new Dictionary<string, double>();
@@ -260,6 +309,9 @@ internal static class ProcessMemory
             if (key is "VmRSS" or "VmHWM" or "RssAnon" or "RssFile")
                 fields[key] = double.Parse(line[(colon + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
         }
+        var info = MallInfo();
+        fields["MallocInUse"] = (info.Uordblks + info.Hblkhd) / 1048576.0;
+        fields["MallocFree"] = info.Fordblks / 1048576.0;
         fields["GcCommitted"] = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
         return fields;
     }

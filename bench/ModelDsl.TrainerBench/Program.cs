@@ -7,10 +7,10 @@
 // update, zeroing the gradients, and the trainer's overhead (batches, metrics, bookkeeping).
 //   dotnet run -c Release --project bench/ModelDsl.TrainerBench [-- --configs S,M --steps 15 --threads 2]
 //   ... -- --child S --steps 15 --threads 2   (one config; prints one JSON line, for bench/trainer/compare.sh)
-//   ... -- --components S [--reps 10 --warmup 2 --steps 5 --threads 2]   (each part of a step alone; see
+//   ... -- --components S [--reps 10 --warmup 2 --steps 5 --threads 2 --clock wall|cpu]   (each part of a step alone; see
 //       Components.cs and bench/trainer/components.sh)
-// A child also reports its resident set at four points (the .NET runtime alone, libtorch loaded, the
-// model built, after step 1), to attribute the peak.
+// A child also reports its resident set at five points (the .NET runtime alone, libtorch loaded, the
+// model built, after step 1, after the last step), to attribute the peak.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -31,7 +31,7 @@ if (args.Length >= 2 && args[0] == "--child")
 }
 if (args.Length >= 2 && args[0] == "--components")
 {
-    Components.Run(args[1], Arg("--reps", 10), Arg("--warmup", 2), Arg("--steps", 5), threads);
+    Components.Run(args[1], Arg("--reps", 10), Arg("--warmup", 2), Arg("--steps", 5), threads, ArgString("--clock", "wall"));
     return;
 }
 
@@ -63,7 +63,7 @@ static TrainerBenchResult RunConfig(string name, int steps, int threads, Diction
 {
     using (var probe = torch.ones(8, 8)) probe.mm(probe).Dispose(); // libtorch and its BLAS loaded
     var memoryRuntime = ProcessMemory.Read();
-    Dictionary<string, double>? memoryModel = null, memoryStep1 = null;
+    Dictionary<string, double>? memoryModel = null, memoryStep1 = null, memoryLast = null;
     var (width, depth, heads, seq, batch) = name switch
     {
         "S" => (256, 4, 4, 256, 8),
@@ -105,6 +105,7 @@ static TrainerBenchResult RunConfig(string name, int steps, int threads, Diction
             {
                 timings.Add(t);
                 if (t.Step == 1) memoryStep1 = ProcessMemory.Read();
+                if (t.Step == steps) memoryLast = ProcessMemory.Read();
             },
             OnProgress = _ => { },
         }, (model, dtype, device, seed) =>
@@ -126,7 +127,7 @@ static TrainerBenchResult RunConfig(string name, int steps, int threads, Diction
             stepSeconds, seq * batch / stepSeconds, Median(t => t.ForwardLoss), Median(t => t.Backward), Median(t => t.GradientNorm),
             Median(t => t.Clip), Median(t => t.Optimizer), Median(t => t.ZeroGrad), Median(t => t.Batch), Median(t => t.Overhead),
             peak, result.TrainLosses[0], result.TrainLosses[^1],
-            new Dictionary<string, Dictionary<string, double>> { ["start"] = memoryStart, ["runtime"] = memoryRuntime, ["model"] = memoryModel!, ["step1"] = memoryStep1! });
+            new Dictionary<string, Dictionary<string, double>> { ["start"] = memoryStart, ["runtime"] = memoryRuntime, ["model"] = memoryModel!, ["step1"] = memoryStep1!, ["last"] = memoryLast! });
     }
     finally
     {

@@ -9,7 +9,9 @@
 # gap; then the per-module forward breakdown of whole steps, the resident set at four points, and
 # torch.profiler's top ops of one PyTorch step (the first round's).
 # Usage: bench/trainer/components.sh [rounds (default 5)] [reps per part (default 10)]
-#   CONFIG=S (default) or M; THREADS=2 (default); PEER_PY=... to override the PyTorch runner.
+#   CONFIG=S (default) or M; THREADS=2 (default); PEER_PY=... to override the PyTorch runner;
+#   CLOCK=wall (default) or cpu: the process's CPU time, which with THREADS=1 measures an op's work
+#   even on a loaded host (wall time there measures the load).
 # Runtime on a quiet 2-core host with the defaults: about 6 minutes (~35 s per side per round at S).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -17,6 +19,7 @@ rounds=${1:-5}
 reps=${2:-10}
 config=${CONFIG:-S}
 threads=${THREADS:-2}
+clock=${CLOCK:-wall}
 peer=${PEER_PY:-/work/shared/peer-pytorch/py.sh}
 cd "$root"
 dotnet build bench/ModelDsl.TrainerBench -c Release -nologo -v q >/dev/null
@@ -26,16 +29,16 @@ profile=$(mktemp)
 trap 'rm -f "$results" "$profile"' EXIT
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds: ModelDsl ..." >&2
-  dotnet "$bench" --components "$config" --reps "$reps" --threads "$threads" | grep '^{' >>"$results"
+  dotnet "$bench" --components "$config" --reps "$reps" --threads "$threads" --clock "$clock" | grep '^{' >>"$results"
   echo "round $round/$rounds: PyTorch ..." >&2
   extra=()
   [ "$round" -eq 1 ] && extra=(--profile "$profile")
-  "$peer" bench/trainer/torch_components.py --config "$config" --reps "$reps" --threads "$threads" "${extra[@]}" | grep '^{' >>"$results"
+  "$peer" bench/trainer/torch_components.py --config "$config" --reps "$reps" --threads "$threads" --clock "$clock" "${extra[@]}" | grep '^{' >>"$results"
 done
-python3 - "$results" "$rounds" "$reps" "$threads" "$config" <<'PY'
+python3 - "$results" "$rounds" "$reps" "$threads" "$config" "$clock" <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-rounds, reps, threads, config = sys.argv[2:6]
+rounds, reps, threads, config, clock = sys.argv[2:7]
 med = statistics.median
 SIDES = ("modeldsl", "pytorch-eager")
 
@@ -52,7 +55,7 @@ def ms(impl, name, key): return med([r[key] for r in parts[impl][name]])
 count = {name: parts["modeldsl"][name][0]["Count"] for name in names}
 whole = ms("modeldsl", "whole: model+loss", "ForwardBackwardMs")
 
-print(f"Component profile, config {config}, fp32, {threads} threads: median over {rounds} alternating rounds of per-part medians "
+print(f"Component profile, config {config}, fp32, {threads} threads, {clock} clock: median over {rounds} alternating rounds of per-part medians "
       f"of {reps} repetitions; speed = PyTorch ms / ModelDsl ms (above 1: ModelDsl faster)")
 print()
 header = (f"{'component':<22} {'n':>2} {'MD fwd':>8} {'PT fwd':>8} {'speed':>6} {'MD f+b':>8} {'PT f+b':>8} {'speed':>6} "
@@ -83,27 +86,28 @@ print("(positive: ModelDsl slower). Parts are timed as leaves, so the sum need n
 
 steps = {impl: of("step", impl) for impl in SIDES}
 print()
-print("Per-module forward time inside whole steps (forward with autograd, loss, backward; summed over layers), ms:")
+print("Per-module forward time inside whole steps (forward with autograd, loss, backward; summed over layers), ms;")
+print("peak rise: VmHWM over the step minus VmRSS before it, MiB:")
 print(f"{'module':<20} {'ModelDsl':>9} {'PyTorch':>9} {'speed':>6}")
 for name in steps["modeldsl"]:
     md = med([r["Ms"] for r in steps["modeldsl"][name]])
-    pt = med([r["Ms"] for r in steps["pytorch-eager"].get(name, [])]) if name in steps["pytorch-eager"] else float("nan")
-    print(f"{name:<20} {md:>9.1f} {pt:>9.1f} {pt / md:>5.2f}x")
+    pt = med([r["Ms"] for r in steps["pytorch-eager"][name]]) if name in steps["pytorch-eager"] else float("nan")
+    print(f"{name:<20} {md:>9.1f} {pt:>9.1f} " + ("" if name.endswith("MiB") else f"{pt / md:>5.2f}x"))
 
 print()
-print("Resident set, MiB (median over rounds): VmRSS = RssAnon (heaps, tensors) + RssFile (mapped libraries); peak = VmHWM")
-print(f"{'point':<9} {'MD RSS':>7} {'MD anon':>8} {'MD file':>8} {'MD peak':>8} {'MD GC':>6}   {'PT RSS':>7} {'PT anon':>8} {'PT file':>8} {'PT peak':>8}")
+print("Resident set, MiB (median over rounds): RSS = anon (heaps: tensors, allocator caches) + file (mapped libraries);")
+print("peak = VmHWM so far; malloc used/free = glibc mallinfo2 (allocated chunks incl. mmapped / freed bytes kept); GC = .NET committed")
+keys = [("VmRSS", "RSS"), ("RssAnon", "anon"), ("RssFile", "file"), ("VmHWM", "peak"), ("MallocInUse", "m.used"), ("MallocFree", "m.free")]
+print(f"{'':<8} " + " ".join(f"{'MD ' + label:>9}" for _, label in keys) + f" {'MD GC':>6}   " + " ".join(f"{'PT ' + label:>9}" for _, label in keys))
 memory = {impl: [r["Memory"] for r in rows if r["Kind"] == "memory" and r["Impl"] == impl] for impl in SIDES}
-labels = {"start": "start", "runtime": "runtime", "model": "model", "step1": "step 1", "end": "end"}
-for point, label in labels.items():
+for point in ("start", "runtime", "model", "step1", "end", "trimmed"):
     def m(impl, key):
-        values = [r[point][key] for r in memory[impl] if key in r[point]]
+        values = [r[point][key] for r in memory[impl] if point in r and key in r[point]]
         return med(values) if values else float("nan")
-    print(f"{label:<9} {m('modeldsl', 'VmRSS'):>7.0f} {m('modeldsl', 'RssAnon'):>8.0f} {m('modeldsl', 'RssFile'):>8.0f} {m('modeldsl', 'VmHWM'):>8.0f} "
-          f"{m('modeldsl', 'GcCommitted'):>6.0f}   {m('pytorch-eager', 'VmRSS'):>7.0f} {m('pytorch-eager', 'RssAnon'):>8.0f} {m('pytorch-eager', 'RssFile'):>8.0f} "
-          f"{m('pytorch-eager', 'VmHWM'):>8.0f}")
-print("start: the runtime alone (.NET / the interpreter); runtime: libtorch and its BLAS loaded; model: built; step 1: after one")
-print("forward + backward; end: after every timing. MD GC: the .NET GC's committed bytes.")
+    print(f"{point:<8} " + " ".join(f"{m('modeldsl', key):>9.0f}" for key, _ in keys) + f" {m('modeldsl', 'GcCommitted'):>6.0f}   "
+          + " ".join(f"{m('pytorch-eager', key):>9.0f}" for key, _ in keys))
+print("start: the runtime alone (.NET / the interpreter); runtime: libtorch and its BLAS loaded; model: built; step1: after")
+print("one forward + backward; end: after every timing; trimmed: after malloc_trim(0).")
 PY
 echo
 cat "$profile"

@@ -7,8 +7,8 @@ gets its real inputs as fresh leaves (detached, so views keep their strides) tha
 Per part: the forward alone (autograd recording, as in training) and forward + backward (the
 backward seeded with fixed random output gradients); gradients are dropped after every repetition
 (zero_grad(set_to_none=True), as the trainer does). Medians over --reps repetitions after --warmup.
-Then a per-module forward breakdown of whole training steps (forward, loss, backward; no optimizer),
-the resident set at four points, and with --profile FILE the torch.profiler table of one full step
+Then a per-module forward breakdown of whole training steps (forward, loss, backward; no optimizer)
+with the peak resident set's rise over a step, the resident set at six points (the last after malloc_trim), and with --profile FILE the torch.profiler table of one full step
 (forward, loss, backward, clip_grad_norm_, AdamW) by self CPU time.
 Prints JSON lines (Kind: component, step, memory); bench/trainer/components.sh tabulates them.
 Run with /work/shared/peer-pytorch/py.sh (torch 2.6, OpenBLAS).
@@ -19,7 +19,7 @@ import os
 import statistics
 import time
 
-from proc_memory import memory_mib
+from proc_memory import memory_mib, reset_peak, trim
 
 memory_start = memory_mib()
 
@@ -36,7 +36,10 @@ parser.add_argument("--steps", type=int, default=5, help="timed steps of the per
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--vocab", type=int, default=4096)
 parser.add_argument("--profile", metavar="FILE", help="write torch.profiler's top ops of one step here")
+parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time, or the CPU time of the whole process (with one thread, robust to other load)")
 args = parser.parse_args()
+now = time.perf_counter if args.clock == "wall" else time.process_time  # process_time: CLOCK_PROCESS_CPUTIME_ID
 
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[name] = str(args.threads)
@@ -136,11 +139,11 @@ for name, count, leaves, part in PARTS:
     drop_gradients(leaves)
 
     def once(backward):
-        start = time.perf_counter()
+        start = now()
         result = part(*leaves)
         if backward:
             torch.autograd.backward(result if isinstance(result, tuple) else (result,), gradients)
-        seconds = time.perf_counter() - start
+        seconds = now() - start
         del result
         drop_gradients(leaves)
         return seconds
@@ -150,7 +153,7 @@ for name, count, leaves, part in PARTS:
         for _ in range(args.warmup):
             once(backward)
         timings[backward] = statistics.median(once(backward) for _ in range(args.reps))
-    emit(Kind="component", Name=name, Count=count, ForwardMs=timings[False] * 1e3, ForwardBackwardMs=timings[True] * 1e3)
+    emit(Kind="component", Clock=args.clock, Threads=args.threads, Name=name, Count=count, ForwardMs=timings[False] * 1e3, ForwardBackwardMs=timings[True] * 1e3)
 
 # Per-module forward times inside whole steps (forward with autograd, loss, backward), summed over the
 # layers: the parts as the step runs them, with the caches and allocator in their training state.
@@ -158,13 +161,15 @@ steps = []
 for step in range(args.steps + 2):
     laps = dict.fromkeys(["embedding", "attention norm", "attention", "residual adds", "feed-forward norm", "feed-forward",
                           "final norm", "lm head", "cross-entropy", "backward"], 0.0)
-    clock = time.perf_counter()
+    reset_peak()
+    resident = memory_mib()["VmRSS"]
+    clock = now()
 
     def lap(key):
         global clock
-        now = time.perf_counter()
-        laps[key] += now - clock
-        clock = now
+        time_now = now()
+        laps[key] += time_now - clock
+        clock = time_now
 
     begin = clock
     x = model.embedding(tokens)
@@ -190,16 +195,19 @@ for step in range(args.steps + 2):
     lap("cross-entropy")
     loss.backward()
     lap("backward")
-    laps["step"] = time.perf_counter() - begin
+    laps["step"] = now() - begin
     del x, normed, attention, ff, out, loss
     drop_gradients([])
+    laps["peak rise MiB"] = memory_mib()["VmHWM"] - resident
     if step >= 2:
         steps.append(laps)
 for key in steps[0]:
-    emit(Kind="step", Name=key, Ms=statistics.median(s[key] for s in steps) * 1e3)
+    emit(Kind="step", Name=key, Ms=statistics.median(s[key] for s in steps) * (1 if key.endswith("MiB") else 1e3))
 
+memory_end = memory_mib()
+trim()
 emit(Kind="memory", Memory={"start": memory_start, "runtime": memory_torch, "model": memory_model, "step1": memory_step1,
-                            "end": memory_mib()})
+                            "end": memory_end, "trimmed": memory_mib()})
 
 if args.profile:
     decayed = [p for n, p in model.named_parameters() if p.dim() == 2 and not n.startswith("embedding")]

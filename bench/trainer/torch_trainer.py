@@ -10,7 +10,8 @@ JSON-lines file. The model is ModelDsl's Llama block (llama_torch.py): fused qkv
 theta 1e4), causal SDPA, fused gate/up SwiGLU with Llama's hidden size, RMSNorm (eps 1e-6), untied
 head; init N(0, 0.02) with the residual output projections scaled by 1/sqrt(2 layers). fp32.
 Prints one JSON line: the median step time over steps 3..N, tokens/s from it, the peak RSS, and the
-resident set before torch is loaded, after, with the model and optimizer built, and after step 1.
+resident set before torch is loaded, after, with the model and optimizer built, after step 1 and
+after the last step.
 Run with /work/shared/peer-pytorch/py.sh (torch 2.6, OpenBLAS).
 """
 import argparse
@@ -104,6 +105,7 @@ with tempfile.TemporaryDirectory(prefix="torch-trainer-") as folder, open(os.pat
         times.append(time.perf_counter() - start)
         if step == 0:
             memory_step1 = memory_mib()
+memory_last = memory_mib()
 
 measured = times[2:]
 step_seconds = statistics.median(measured)
@@ -111,8 +113,8 @@ print(json.dumps({
     "Impl": "pytorch-eager", "Torch": torch.__version__, "Threads": torch.get_num_threads(), "Config": args.config,
     "Parameters": sum(p.numel() for p in model.parameters()), "TokensPerStep": tokens_per_step, "MeasuredSteps": len(measured),
     "StepSeconds": step_seconds, "TokensPerSecond": tokens_per_step / step_seconds, "PeakRssMiB": memory_mib()["VmHWM"],
-    # Resident set (VmRSS, RssAnon, RssFile) at four points: the interpreter alone, torch loaded,
-    # model and optimizer built, after step 1; for attributing the peak.
-    "Memory": {"start": memory_start, "runtime": memory_torch, "model": memory_model, "step1": memory_step1},
+    # Resident set at five points: the interpreter alone, torch loaded, model and optimizer built,
+    # after step 1, after the last step; for attributing the peak.
+    "Memory": {"start": memory_start, "runtime": memory_torch, "model": memory_model, "step1": memory_step1, "last": memory_last},
     "LossFirst": losses[0], "LossLast": losses[-1],
 }))
