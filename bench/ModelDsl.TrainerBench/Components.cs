@@ -226,6 +226,39 @@ internal static class Components
         foreach (var key in keys.Append("peak rise MiB"))
             Emit(config, new() { ["Kind"] = "step", ["Name"] = key, ["Ms"] = Median(laps.Select(l => l[key])) * (key.EndsWith("MiB") ? 1 : 1e3) });
 
+        // The same step with every module call in a dispose scope of its own that keeps only the call's
+        // output: the intermediates inside a module (those autograd did not save) are freed when the call
+        // returns, as Python frees them, instead of when the step's scope ends. The peak's rise measures
+        // what holding them costs.
+        Tensor Scoped(Func<Tensor> call)
+        {
+            using var inner = NewDisposeScope();
+            return call().MoveToOuterDisposeScope();
+        }
+        var scopedRises = new List<double>();
+        for (var step = 0; step < 4; step++)
+        {
+            ProcessMemory.ResetPeak();
+            var resident = ProcessMemory.Read()["VmRSS"];
+            using (NewDisposeScope())
+            {
+                var losses = new AuxiliaryLosses();
+                var x = Scoped(() => embedding.forward(tokens));
+                foreach (var each in model.Blocks)
+                {
+                    var input = x;
+                    x = Scoped(() => input + each.Attention.Forward(each.AttentionNorm.forward(input), null, 0));
+                    var middle = x;
+                    x = Scoped(() => middle + each.FeedForward.Forward(each.FeedForwardNorm.forward(middle), losses));
+                }
+                var last = x;
+                Scoped(() => LossOf(head.forward(finalNorm.forward(last)))).backward();
+            }
+            DropGradients(model, []);
+            if (step >= 1) scopedRises.Add(ProcessMemory.Read()["VmHWM"] - resident);
+        }
+        Emit(config, new() { ["Kind"] = "step", ["Name"] = "peak rise MiB, scoped", ["Ms"] = Median(scopedRises) });
+
         var memoryEnd = ProcessMemory.Read();
         ProcessMemory.Trim();
         Emit(config, new()
