@@ -9,8 +9,8 @@
 // backward (seeded with fixed random output gradients); gradients are dropped after every repetition,
 // as the trainer does (ReleaseGradients). Medians over --reps after --warmup. Then a per-module
 // forward breakdown of whole steps (Stopwatch around the module calls of LanguageModel.Run; CPU ops
-// are synchronous) with the rise of the peak resident set over a step, and the resident set at six
-// points (the last after malloc_trim).
+// are synchronous), the rise of the resident set over a step, and the resident set at six points
+// (the last after malloc_trim).
 //   dotnet bench/ModelDsl.TrainerBench/bin/Release/net10.0/ModelDsl.TrainerBench.dll --components S [--reps 10] [--warmup 2] [--steps 5] [--threads 2] [--clock wall|cpu]
 using System.Diagnostics;
 using System.Globalization;
@@ -29,8 +29,9 @@ internal static class Components
 {
     public static void Run(string config, int reps, int warmup, int steps, int threads, string clock)
     {
-        // Wall time, or the CPU time of the whole process (clock_gettime(CLOCK_PROCESS_CPUTIME_ID)): with
-        // one thread, CPU time is the work of an op even on a host whose other load stretches wall time.
+        // Wall time, or the CPU time of this thread (clock_gettime(CLOCK_THREAD_CPUTIME_ID)): with one
+        // torch thread, ops run on the calling thread, and its CPU time is their work even on a host
+        // whose other load stretches wall time (the GC's and JIT's threads are not counted).
         Func<double> now = clock switch
         {
             "wall" => () => Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency,
@@ -179,8 +180,6 @@ internal static class Components
         for (var step = 0; step < steps + 2; step++)
         {
             var lap = keys.ToDictionary(key => key, _ => 0.0);
-            ProcessMemory.ResetPeak();
-            var resident = ProcessMemory.Read()["VmRSS"];
             using (NewDisposeScope())
             {
                 var begin = now();
@@ -220,44 +219,49 @@ internal static class Components
                 lap["step"] = now() - begin;
             }
             DropGradients(model, []);
-            lap["peak rise MiB"] = ProcessMemory.Read()["VmHWM"] - resident;
             if (step >= 2) laps.Add(lap);
         }
-        foreach (var key in keys.Append("peak rise MiB"))
-            Emit(config, new() { ["Kind"] = "step", ["Name"] = key, ["Ms"] = Median(laps.Select(l => l[key])) * (key.EndsWith("MiB") ? 1 : 1e3) });
+        foreach (var key in keys)
+            Emit(config, new() { ["Kind"] = "step", ["Name"] = key, ["Ms"] = Median(laps.Select(l => l[key])) * 1e3 });
 
-        // The same step with every module call in a dispose scope of its own that keeps only the call's
-        // output: the intermediates inside a module (those autograd did not save) are freed when the call
-        // returns, as Python frees them, instead of when the step's scope ends. The peak's rise measures
-        // what holding them costs.
+        // How far the resident set rises over a step above what is live before it (malloc_trim first,
+        // so that memory malloc kept from earlier steps does not absorb the rise): as the trainer runs
+        // it, one dispose scope for the step, and with every residual branch in a dispose scope of its
+        // own that keeps only the branch's output, so that the intermediates autograd did not save are
+        // freed when the branch returns (as Python frees them) rather than when the step ends.
         Tensor Scoped(Func<Tensor> call)
         {
             using var inner = NewDisposeScope();
             return call().MoveToOuterDisposeScope();
         }
-        var scopedRises = new List<double>();
-        for (var step = 0; step < 4; step++)
+        foreach (var scoped in new[] { false, true })
         {
-            ProcessMemory.ResetPeak();
-            var resident = ProcessMemory.Read()["VmRSS"];
-            using (NewDisposeScope())
+            Tensor Branch(Func<Tensor> call) => scoped ? Scoped(call) : call();
+            var rises = new List<double>();
+            for (var step = 0; step < 4; step++)
             {
-                var losses = new AuxiliaryLosses();
-                var x = Scoped(() => embedding.forward(tokens));
-                foreach (var each in model.Blocks)
+                ProcessMemory.Trim();
+                ProcessMemory.ResetPeak();
+                var resident = ProcessMemory.Read()["VmRSS"];
+                using (NewDisposeScope())
                 {
-                    var input = x;
-                    x = Scoped(() => input + each.Attention.Forward(each.AttentionNorm.forward(input), null, 0));
-                    var middle = x;
-                    x = Scoped(() => middle + each.FeedForward.Forward(each.FeedForwardNorm.forward(middle), losses));
+                    var losses = new AuxiliaryLosses();
+                    var x = Branch(() => embedding.forward(tokens));
+                    foreach (var each in model.Blocks)
+                    {
+                        var input = x;
+                        x = Branch(() => input + each.Attention.Forward(each.AttentionNorm.forward(input), null, 0));
+                        var middle = x;
+                        x = Branch(() => middle + each.FeedForward.Forward(each.FeedForwardNorm.forward(middle), losses));
+                    }
+                    var last = x;
+                    Branch(() => LossOf(head.forward(finalNorm.forward(last)))).backward();
                 }
-                var last = x;
-                Scoped(() => LossOf(head.forward(finalNorm.forward(last)))).backward();
+                DropGradients(model, []);
+                if (step >= 1) rises.Add(ProcessMemory.Read()["VmHWM"] - resident);
             }
-            DropGradients(model, []);
-            if (step >= 1) scopedRises.Add(ProcessMemory.Read()["VmHWM"] - resident);
+            Emit(config, new() { ["Kind"] = "peak", ["Name"] = scoped ? "branch scopes" : "step scope (trainer)", ["MiB"] = Median(rises) });
         }
-        Emit(config, new() { ["Kind"] = "step", ["Name"] = "peak rise MiB, scoped", ["Ms"] = Median(scopedRises) });
 
         var memoryEnd = ProcessMemory.Read();
         ProcessMemory.Trim();
@@ -318,10 +322,10 @@ internal static class ProcessMemory
     [DllImport("libc.so.6", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out Timespec time);
 
-    /// <summary>CPU seconds of all this process's threads (CLOCK_PROCESS_CPUTIME_ID).</summary>
+    /// <summary>CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID).</summary>
     public static double CpuSeconds()
     {
-        ClockGetTime(2, out var time);
+        ClockGetTime(3, out var time);
         return time.Seconds + time.Nanoseconds * 1e-9;
     }
 

@@ -10,8 +10,8 @@
 # torch.profiler's top ops of one PyTorch step (the first round's).
 # Usage: bench/trainer/components.sh [rounds (default 5)] [reps per part (default 10)]
 #   CONFIG=S (default) or M; THREADS=2 (default); PEER_PY=... to override the PyTorch runner;
-#   CLOCK=wall (default) or cpu: the process's CPU time, which with THREADS=1 measures an op's work
-#   even on a loaded host (wall time there measures the load).
+#   CLOCK=wall (default) or cpu: the calling thread's CPU time, which with THREADS=1 measures an op's
+#   work even on a loaded host (wall time there measures the load).
 # Runtime on a quiet 2-core host with the defaults: about 6 minutes (~35 s per side per round at S).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -86,13 +86,18 @@ print("(positive: ModelDsl slower). Parts are timed as leaves, so the sum need n
 
 steps = {impl: of("step", impl) for impl in SIDES}
 print()
-print("Per-module forward time inside whole steps (forward with autograd, loss, backward; summed over layers), ms;")
-print("peak rise: VmHWM over the step minus VmRSS before it, MiB:")
+print("Per-module forward time inside whole steps (forward with autograd, loss, backward; summed over layers), ms:")
 print(f"{'module':<20} {'ModelDsl':>9} {'PyTorch':>9} {'speed':>6}")
 for name in steps["modeldsl"]:
     md = med([r["Ms"] for r in steps["modeldsl"][name]])
-    pt = med([r["Ms"] for r in steps["pytorch-eager"][name]]) if name in steps["pytorch-eager"] else float("nan")
-    print(f"{name:<20} {md:>9.1f} {pt:>9.1f} " + ("" if name.endswith("MiB") else f"{pt / md:>5.2f}x"))
+    pt = med([r["Ms"] for r in steps["pytorch-eager"][name]])
+    print(f"{name:<20} {md:>9.1f} {pt:>9.1f} {pt / md:>5.2f}x")
+
+print()
+print("Rise of the resident set over a forward + backward (VmHWM minus VmRSS before it, after malloc_trim), MiB:")
+for impl in SIDES:
+    for name, values in of("peak", impl).items():
+        print(f"  {impl:<14} {name:<22} {med([r['MiB'] for r in values]):>7.0f}")
 
 print()
 print("Resident set, MiB (median over rounds): RSS = anon (heaps: tensors, allocator caches) + file (mapped libraries);")

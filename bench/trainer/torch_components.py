@@ -8,7 +8,8 @@ Per part: the forward alone (autograd recording, as in training) and forward + b
 backward seeded with fixed random output gradients); gradients are dropped after every repetition
 (zero_grad(set_to_none=True), as the trainer does). Medians over --reps repetitions after --warmup.
 Then a per-module forward breakdown of whole training steps (forward, loss, backward; no optimizer)
-with the peak resident set's rise over a step, the resident set at six points (the last after malloc_trim), and with --profile FILE the torch.profiler table of one full step
+the rise of the resident set over a step, the resident set at six points (the last after malloc_trim),
+and with --profile FILE the torch.profiler table of one full step
 (forward, loss, backward, clip_grad_norm_, AdamW) by self CPU time.
 Prints JSON lines (Kind: component, step, memory); bench/trainer/components.sh tabulates them.
 Run with /work/shared/peer-pytorch/py.sh (torch 2.6, OpenBLAS).
@@ -37,9 +38,9 @@ parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--vocab", type=int, default=4096)
 parser.add_argument("--profile", metavar="FILE", help="write torch.profiler's top ops of one step here")
 parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                    help="wall time, or the CPU time of the whole process (with one thread, robust to other load)")
+                    help="wall time, or this thread's CPU time (with --threads 1, an op's work even on a loaded host)")
 args = parser.parse_args()
-now = time.perf_counter if args.clock == "wall" else time.process_time  # process_time: CLOCK_PROCESS_CPUTIME_ID
+now = time.perf_counter if args.clock == "wall" else time.thread_time  # thread_time: CLOCK_THREAD_CPUTIME_ID
 
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[name] = str(args.threads)
@@ -161,8 +162,6 @@ steps = []
 for step in range(args.steps + 2):
     laps = dict.fromkeys(["embedding", "attention norm", "attention", "residual adds", "feed-forward norm", "feed-forward",
                           "final norm", "lm head", "cross-entropy", "backward"], 0.0)
-    reset_peak()
-    resident = memory_mib()["VmRSS"]
     clock = now()
 
     def lap(key):
@@ -198,11 +197,23 @@ for step in range(args.steps + 2):
     laps["step"] = now() - begin
     del x, normed, attention, ff, out, loss
     drop_gradients([])
-    laps["peak rise MiB"] = memory_mib()["VmHWM"] - resident
     if step >= 2:
         steps.append(laps)
 for key in steps[0]:
-    emit(Kind="step", Name=key, Ms=statistics.median(s[key] for s in steps) * (1 if key.endswith("MiB") else 1e3))
+    emit(Kind="step", Name=key, Ms=statistics.median(s[key] for s in steps) * 1e3)
+
+# How far the resident set rises over a step above what is live before it (malloc_trim first, so that
+# memory malloc kept from earlier steps does not absorb the rise).
+rises = []
+for step in range(4):
+    trim()
+    reset_peak()
+    resident = memory_mib()["VmRSS"]
+    loss_of(model(tokens)).backward()
+    drop_gradients([])
+    if step >= 1:
+        rises.append(memory_mib()["VmHWM"] - resident)
+emit(Kind="peak", Name="step", MiB=statistics.median(rises))
 
 memory_end = memory_mib()
 trim()
