@@ -20,6 +20,7 @@ perf record -q -e cpu-clock -F 997 -o "$folder/modeldsl.data" -- dotnet "$bench"
 perf record -q -e cpu-clock -F 997 -o "$folder/pytorch.data" -- "$peer" bench/trainer/torch_trainer.py --config "$config" --steps "$steps" --threads "$threads" >/dev/null
 for side in modeldsl pytorch; do
   echo "== $side: top $top symbols by samples ($config, $steps steps incl. startup, $threads threads) =="
-  perf report -i "$folder/$side.data" --stdio --sort dso,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$top" | cut -c1-160
+  perf report -i "$folder/$side.data" --stdio --sort dso,sym 2>/dev/null >"$folder/$side.txt"
+  grep -v '^#' "$folder/$side.txt" | grep -v '^$' | head -n "$top" | cut -c1-160 || true
   echo
 done
