@@ -12,7 +12,7 @@
 #   CONFIG=S (default) or M; THREADS=2 (default); PEER_PY=... to override the PyTorch runner;
 #   CLOCK=wall (default) or cpu: the calling thread's CPU time, which with THREADS=1 measures an op's
 #   work even on a loaded host (wall time there measures the load).
-# Runtime on a quiet 2-core host with the defaults: about 6 minutes (~35 s per side per round at S).
+# Runtime on a quiet 2-core host with the defaults: about 6-8 minutes (~40 s per side per round at S).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rounds=${1:-5}
