@@ -12,6 +12,10 @@
 #   CONFIG=S (default) or M; THREADS=2 (default); PEER_PY=... to override the PyTorch runner;
 #   CLOCK=wall (default) or cpu: the calling thread's CPU time, which with THREADS=1 measures an op's
 #   work even on a loaded host (wall time there measures the load).
+#   Both programs inherit glibc's malloc tunables: MALLOC_MMAP_THRESHOLD_=268435456
+#   MALLOC_TRIM_THRESHOLD_=1073741824 keeps freed tensor buffers in malloc instead of returning them
+#   to the system, so that new tensors do not page-fault; run once with and once without to see
+#   what page faults cost each side.
 # Runtime on a quiet 2-core host with the defaults: about 6-8 minutes (~40 s per side per round at S).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
