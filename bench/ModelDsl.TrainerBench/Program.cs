@@ -7,6 +7,10 @@
 // update, zeroing the gradients, and the trainer's overhead (batches, metrics, bookkeeping).
 //   dotnet run -c Release --project bench/ModelDsl.TrainerBench [-- --configs S,M --steps 15 --threads 2]
 //   ... -- --child S --steps 15 --threads 2   (one config; prints one JSON line, for bench/trainer/compare.sh)
+//   ... -- --components S [--reps 10 --warmup 2 --steps 5 --threads 2 --clock wall|cpu]   (each part of a step alone; see
+//       Components.cs and bench/trainer/components.sh)
+// A child also reports its resident set at five points (the .NET runtime alone, libtorch loaded, the
+// model built, after step 1, after the last step), to attribute the peak.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -15,12 +19,19 @@ using ModelDsl.Core.Model;
 using ModelDsl.Core.Tasks;
 using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Training;
+using TorchSharp;
 
+var memoryStart = ProcessMemory.Read();
 var steps = Arg("--steps", 15);
 var threads = Arg("--threads", 2);
 if (args.Length >= 2 && args[0] == "--child")
 {
-    Console.WriteLine(JsonSerializer.Serialize(RunConfig(args[1], steps, threads)));
+    Console.WriteLine(JsonSerializer.Serialize(RunConfig(args[1], steps, threads, memoryStart)));
+    return;
+}
+if (args.Length >= 2 && args[0] == "--components")
+{
+    Components.Run(args[1], Arg("--reps", 10), Arg("--warmup", 2), Arg("--steps", 5), threads, ArgString("--clock", "wall"));
     return;
 }
 
@@ -48,8 +59,11 @@ foreach (var name in configs)
 Console.WriteLine();
 Console.WriteLine("overhead = step minus (fwd+loss, backward, norm, clip, optim, zero): batches, metrics, bookkeeping");
 
-static TrainerBenchResult RunConfig(string name, int steps, int threads)
+static TrainerBenchResult RunConfig(string name, int steps, int threads, Dictionary<string, double> memoryStart)
 {
+    using (var probe = torch.ones(8, 8)) probe.mm(probe).Dispose(); // libtorch and its BLAS loaded
+    var memoryRuntime = ProcessMemory.Read();
+    Dictionary<string, double>? memoryModel = null, memoryStep1 = null, memoryLast = null;
     var (width, depth, heads, seq, batch) = name switch
     {
         "S" => (256, 4, 4, 256, 8),
@@ -87,8 +101,18 @@ static TrainerBenchResult RunConfig(string name, int steps, int threads)
         {
             RunDirectory = Path.Combine(root, "run"),
             StopAfterStep = steps,
-            OnStepTimings = timings.Add,
+            OnStepTimings = t =>
+            {
+                timings.Add(t);
+                if (t.Step == 1) memoryStep1 = ProcessMemory.Read();
+                if (t.Step == steps) memoryLast = ProcessMemory.Read();
+            },
             OnProgress = _ => { },
+        }, (model, dtype, device, seed) =>
+        {
+            var built = Trainer.BuildLanguageModel(model, dtype, device, seed);
+            memoryModel = ProcessMemory.Read();
+            return built;
         });
         var measured = timings.Where(t => t.Step >= 3).ToList();
         double Median(Func<StepTimings, double> of)
@@ -102,7 +126,8 @@ static TrainerBenchResult RunConfig(string name, int steps, int threads)
         return new TrainerBenchResult("modeldsl-trainer", name, model.ParameterCount, (long)seq * batch, measured.Count,
             stepSeconds, seq * batch / stepSeconds, Median(t => t.ForwardLoss), Median(t => t.Backward), Median(t => t.GradientNorm),
             Median(t => t.Clip), Median(t => t.Optimizer), Median(t => t.ZeroGrad), Median(t => t.Batch), Median(t => t.Overhead),
-            peak, result.TrainLosses[0], result.TrainLosses[^1]);
+            peak, result.TrainLosses[0], result.TrainLosses[^1],
+            new Dictionary<string, Dictionary<string, double>> { ["start"] = memoryStart, ["runtime"] = memoryRuntime, ["model"] = memoryModel!, ["step1"] = memoryStep1!, ["last"] = memoryLast! });
     }
     finally
     {
@@ -110,12 +135,8 @@ static TrainerBenchResult RunConfig(string name, int steps, int threads)
     }
 }
 
-// VmHWM: the peak resident set of this process, in kB in /proc/self/status.
-static double PeakRssMiB()
-{
-    var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-    return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-}
+// VmHWM: the peak resident set of this process.
+static double PeakRssMiB() => ProcessMemory.Read()["VmHWM"];
 
 int Arg(string flag, int fallback) => int.TryParse(ArgString(flag, ""), out var v) ? v : fallback;
 string ArgString(string flag, string fallback)
@@ -128,4 +149,4 @@ string ArgString(string flag, string fallback)
 internal sealed record TrainerBenchResult(string Impl, string Config, long Parameters, long TokensPerStep, int MeasuredSteps,
     double StepSeconds, double TokensPerSecond, double ForwardLossSeconds, double BackwardSeconds, double GradientNormSeconds,
     double ClipSeconds, double OptimizerSeconds, double ZeroGradSeconds, double BatchSeconds, double OverheadSeconds,
-    double PeakRssMiB, double LossFirst, double LossLast);
+    double PeakRssMiB, double LossFirst, double LossLast, Dictionary<string, Dictionary<string, double>> Memory);

@@ -53,4 +53,19 @@ for c in configs:
     print(f"{c:<6} {m['StepSeconds']:>8.1f} {m['ForwardLossSeconds']:>9.1f} {m['BackwardSeconds']:>9.1f} {m['GradientNormSeconds']:>7.1f} "
           f"{m['ClipSeconds']:>7.1f} {m['OptimizerSeconds']:>7.1f} {m['ZeroGradSeconds']:>7.1f} {m['OverheadSeconds']:>9.2f} {m['BatchSeconds']:>8.2f} "
           f"{100 * m['OverheadSeconds'] / m['StepSeconds']:>9.2f}%")
+print()
+print("Resident set by point, MiB (median over rounds): RSS (anon + file), anon, glibc malloc in use / kept free (mallinfo2)")
+print(f"{'config':<6} {'point':<8} {'MD RSS':>7} {'MD anon':>8} {'MD file':>8} {'MD m.used':>9} {'MD m.free':>9}   {'PT RSS':>7} {'PT anon':>8} {'PT file':>8} {'PT m.used':>9} {'PT m.free':>9}")
+for c in configs:
+    sides = [[r["Memory"] for r in rows if r["Config"] == c and r["Impl"] == impl and "Memory" in r] for impl in ("modeldsl-trainer", "pytorch-eager")]
+    for point in ("start", "runtime", "model", "step1", "last"):
+        cells = []
+        for side in sides:
+            for key in ("VmRSS", "RssAnon", "RssFile", "MallocInUse", "MallocFree"):
+                values = [m[point][key] for m in side if point in m and key in m[point]]
+                cells.append(med(values) if values else float("nan"))
+        print(f"{c:<6} {point:<8} {cells[0]:>7.0f} {cells[1]:>8.0f} {cells[2]:>8.0f} {cells[3]:>9.0f} {cells[4]:>9.0f}   "
+              f"{cells[5]:>7.0f} {cells[6]:>8.0f} {cells[7]:>8.0f} {cells[8]:>9.0f} {cells[9]:>9.0f}")
+print("start: the runtime alone (.NET / the interpreter); runtime: torch and its BLAS loaded; model: built (PyTorch: with")
+print("the optimizer); step1 and last: after the first and the last step. Peak RSS (above) is VmHWM at the end.")
 PY
