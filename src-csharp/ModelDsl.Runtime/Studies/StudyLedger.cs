@@ -41,27 +41,7 @@ public sealed class StudyLedger(string path)
     /// <summary>Records a finished run (one flushed write; a killed process leaves at most a torn last line, which is ignored).</summary>
     public void Append(string key, StudyRun run)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        var text = JsonSerializer.Serialize(new Line(key, run.Name, run.Steps, run.StoppedEarly, run.Evals.ToArray()), Json) + "\n";
-        DropTornLine();
-        using var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read);
-        stream.Write(Encoding.UTF8.GetBytes(text));
-        stream.Flush(flushToDisk: true);
-    }
-
-    /// <summary>Cuts a last line without its newline (a process killed while appending): it holds no whole entry.</summary>
-    private void DropTornLine()
-    {
-        if (!File.Exists(Path)) return;
-        using var file = new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        var end = file.Length;
-        while (end > 0)
-        {
-            file.Seek(end - 1, SeekOrigin.Begin);
-            if (file.ReadByte() == '\n') break;
-            end--;
-        }
-        if (end < file.Length) file.SetLength(end);
+        JsonLinesFile.Append(Path, JsonSerializer.Serialize(new Line(key, run.Name, run.Steps, run.StoppedEarly, run.Evals.ToArray()), Json));
     }
 
     private Dictionary<string, Line> Read()

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using ModelDsl.Core.Json;
 using ModelDsl.Runtime.Runs;
@@ -37,29 +36,7 @@ public sealed class SweepLedger(string path)
         var line = new Line(run.Key, run.SweepId, run.Arm, run.Ratio, run.Point.ToArray(),
             run.Values.Select(v => new ValueLine(v.Label, v.Value)).ToArray(), run.Status.ToString(),
             run.ValidationLoss, run.TrainLoss, run.Steps, run.WallSeconds, run.Error);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        // One write of a whole line, flushed to disk: a killed process leaves at most a torn last line.
-        DropTornLine();
-        using var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read);
-        var text = JsonSerializer.Serialize(line, Json) + "\n";
-        var bytes = Encoding.UTF8.GetBytes(text);
-        stream.Write(bytes);
-        stream.Flush(flushToDisk: true);
-    }
-
-    /// <summary>Cuts a last line without its newline (a process killed while appending): it holds no whole entry.</summary>
-    private void DropTornLine()
-    {
-        if (!File.Exists(Path)) return;
-        using var file = new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        var end = file.Length;
-        while (end > 0)
-        {
-            file.Seek(end - 1, SeekOrigin.Begin);
-            if (file.ReadByte() == '\n') break;
-            end--;
-        }
-        if (end < file.Length) file.SetLength(end);
+        JsonLinesFile.Append(Path, JsonSerializer.Serialize(line, Json));
     }
 
     /// <summary>
