@@ -8,6 +8,8 @@ using ModelDsl.Runtime.Compile;
 using TorchSharp;
 using static TorchSharp.torch;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 var threads = Arg("--threads", 2);
 var steps = Arg("--steps", 6);
 var configs = ArgString("--configs", "S,M").Split(',');

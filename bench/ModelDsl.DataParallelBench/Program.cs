@@ -18,6 +18,8 @@ using ModelDsl.Runtime.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 const int Vocab = 4096, Sequence = 256, GlobalBatch = 8;
 var steps = Arg("--steps", 8);
 var warmup = 2;

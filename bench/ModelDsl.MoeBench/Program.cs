@@ -12,6 +12,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Moe;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 var threads = Arg("--threads", 2);
 var width = Arg("--width", 512);
 var tokens = Arg("--tokens", 2048);

@@ -18,6 +18,8 @@ using ModelDsl.Runtime.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 var threads = Arg("--threads", 2);
 var steps = Arg("--steps", 5);
 var warmup = Arg("--warmup", 2);

@@ -19,6 +19,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Attention;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 string[] kernels = ["sdpa", "blockwise", "blockwise-recompute", "blockwise-autograd", "naive"];
 string[] prefillKernels = ["blockwise-forward", "prefill", "naive-prefill"];
 

@@ -11,6 +11,8 @@ using ModelDsl.Runtime.Tasks;
 using TorchSharp;
 using static TorchSharp.torch;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 var threads = Arg("--threads", 2);
 var width = Arg("--width", 256);
 var depth = Arg("--depth", 4);

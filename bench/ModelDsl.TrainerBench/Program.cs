@@ -21,6 +21,8 @@ using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Training;
 using TorchSharp;
 
+ModelDsl.Runtime.Native.HeapReuse.Enable(); // as every training run does: freed tensors are reused, not faulted in again (MODELDSL_MALLOC=system opts out)
+
 var memoryStart = ProcessMemory.Read();
 var steps = Arg("--steps", 15);
 var threads = Arg("--threads", 2);

@@ -10,12 +10,12 @@ namespace ModelDsl.Runtime.Native;
 /// a small model's step (`bench/trainer/components.sh`). Raising both thresholds makes the heap
 /// reuse those blocks; the price is that the resident set stays near its peak between steps instead of
 /// falling. A thread's own arena holds heaps of at most 64 MiB, so blocks above that allocated off the
-/// main thread are still mapped afresh. Linux with glibc only, and opt-in (<c>MODELDSL_MALLOC=reuse</c>)
-/// until the test suite has been run with it on (allocation addresses can change BLAS rounding).
+/// main thread are still mapped afresh. Linux with glibc only; on by default, <c>MODELDSL_MALLOC=system</c>
+/// keeps glibc's own thresholds (e.g. to measure what page faults cost, or on a host short of memory).
 /// </summary>
 public static class HeapReuse
 {
-    /// <summary>The environment variable that opts in (value <c>reuse</c>).</summary>
+    /// <summary>The environment variable that opts out (value <c>system</c>).</summary>
     public const string Variable = "MODELDSL_MALLOC";
 
     /// <summary>Blocks up to this size come from the heap (and are reused) rather than from mmap.</summary>
@@ -28,13 +28,16 @@ public static class HeapReuse
 
     private static readonly Lazy<bool> Applied = new(Apply);
 
-    /// <summary>Applies the thresholds once per process when <c>MODELDSL_MALLOC=reuse</c>; true when they are in effect.</summary>
+    /// <summary>Applies the thresholds once per process unless <c>MODELDSL_MALLOC=system</c>; true when they are in effect.</summary>
     public static bool Enable() => Applied.Value;
 
     private static bool Apply()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        if (!string.Equals(Environment.GetEnvironmentVariable(Variable), "reuse", StringComparison.OrdinalIgnoreCase)) return false;
+        var choice = Environment.GetEnvironmentVariable(Variable);
+        if (string.Equals(choice, "system", StringComparison.OrdinalIgnoreCase)) return false;
+        if (!string.IsNullOrEmpty(choice) && !string.Equals(choice, "reuse", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"{Variable}={choice}: expected 'reuse' (the default) or 'system'");
         try
         {
             // mallopt returns 1 on success; musl and other C libraries without it end in the catch.

@@ -34,6 +34,7 @@ public static class RlRun
     public static TrainResult Run(ExperimentSpec spec, TrainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        Native.HeapReuse.Enable(); // freed activations stay in the heap for the next step (MODELDSL_MALLOC=system opts out)
         options ??= new TrainOptions();
         spec.EnsureValid();
         var rl = spec.Rl ?? throw new ArgumentException("the experiment has no rl section", nameof(spec));

@@ -19,7 +19,7 @@ namespace ModelDsl.Runtime.Training;
 /// <summary>
 /// The pre-training loop: micro-batches with gradient accumulation, global-norm clipping, the LR
 /// schedule, the spec's optimizer, periodic and final evaluation, atomic checkpoints and deterministic resume.
-/// With MODELDSL_MALLOC=reuse the first run of a process sets the C heap to reuse freed memory (<see cref="Native.HeapReuse"/>).
+/// The first run of a process sets the C heap to reuse freed memory (<see cref="Native.HeapReuse"/>; MODELDSL_MALLOC=system opts out).
 /// </summary>
 public static partial class Trainer
 {
@@ -27,7 +27,7 @@ public static partial class Trainer
     /// torch's thread count and seeds its default generator; the caller's values are restored afterwards.</summary>
     public static TrainResult Run(ExperimentSpec spec, TrainOptions? options, TrainableModelFactory buildModel)
     {
-        Native.HeapReuse.Enable(); // MODELDSL_MALLOC=reuse: freed activations stay in the heap for the next step
+        Native.HeapReuse.Enable(); // freed activations stay in the heap for the next step (MODELDSL_MALLOC=system opts out)
         var threads = get_num_threads();
         var generatorState = random.get_rng_state().DetachFromDisposeScope();
         try

@@ -28,6 +28,7 @@ public static class VisionRun
     public static TrainResult Run(ExperimentSpec spec, TrainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        Native.HeapReuse.Enable(); // freed activations stay in the heap for the next step (MODELDSL_MALLOC=system opts out)
         options ??= new TrainOptions();
         spec.EnsureValid();
         var vision = spec.Vision ?? throw new ArgumentException("the experiment has no vision section", nameof(spec));
