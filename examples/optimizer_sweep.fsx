@@ -122,7 +122,7 @@ let sweepFor (s: Settings) threads corpus (size: Size) : SweepSpec =
               SweepArm(Label = label, Base = experiment, Axes = ValueList.Of(Array.ofList axes),
                        Search = CoordinateDescentSearch(MaxEdgeExtensions = Nullable s.MaxEdgeExtensions)) ]
     SweepSpec(Name = $"optimizers-{size.Label}", Arms = ValueList.Of(Array.ofList arms), Ratios = ValueList.Of(Array.ofList s.Ratios),
-              Baseline = "adamW").EnsureValid()
+              Baseline = (if List.contains "adamW" s.Arms then "adamW" else List.head s.Arms)).EnsureValid() // a narrowed sweep (below) may leave AdamW out
 
 /// One size's outcome: its sweep report data and the wall-clock seconds its runs took, per arm.
 type SizeResult = { Size: Size; Data: SweepReportData; Seconds: Map<string, float>; NonEmbedding: int64 }
@@ -307,8 +307,23 @@ let pilot (s: Settings) (sizes: Size list) threads (root: string) corpus =
     File.WriteAllText(Path.Combine(root, "pilot.md"), text)
     printfn "%s" text
 
+/// MODELDSL_SWEEP_ARMS=lion,kron and MODELDSL_SWEEP_RATIOS=8 narrow a size's sweep to some arms and
+/// data ratios, so that a second process (its own --runs-dir, the same ledger) can take part of one
+/// size; a later run over the size imports its results from the ledger.
+let narrowed (s: Settings) =
+    let listOf name = match Environment.GetEnvironmentVariable name with
+                      | null | "" -> None
+                      | text -> Some (text.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> List.ofArray)
+    let arms = listOf "MODELDSL_SWEEP_ARMS" |> Option.defaultValue s.Arms
+    let ratios = listOf "MODELDSL_SWEEP_RATIOS" |> Option.map (List.map float) |> Option.defaultValue s.Ratios
+    for arm in arms do if not (List.contains arm s.Arms) then failwith $"MODELDSL_SWEEP_ARMS: unknown arm '{arm}'; the arms are {String.Join(',', s.Arms)}"
+    for ratio in ratios do if not (List.contains ratio s.Ratios) then failwith $"MODELDSL_SWEEP_RATIOS: unknown ratio {ratio}; the ratios are {String.Join(',', s.Ratios)}"
+    if (arms, ratios) <> (s.Arms, s.Ratios) && String.IsNullOrEmpty(Environment.GetEnvironmentVariable "MODELDSL_SWEEP_SIZES") then
+        failwith "MODELDSL_SWEEP_ARMS and MODELDSL_SWEEP_RATIOS need MODELDSL_SWEEP_SIZES (a partial sweep writes no study report)"
+    { s with Arms = arms; Ratios = ratios }
+
 let study (context: StudyContext) =
-    let s = if context.Quick then quick else full
+    let s = narrowed (if context.Quick then quick else full)
     let threads = context.Threads |> Option.ofNullable |> Option.defaultValue (if context.Quick then 1 else 2)
     let root = Path.GetFullPath(Path.Combine(context.RunsRoot, if context.Quick then "optimizer-sweep-quick" else "optimizer-sweep"))
     Directory.CreateDirectory root |> ignore
