@@ -105,7 +105,7 @@ public sealed class PathAttentionCore : AttentionCore
                 throw new InvalidOperationException($"the PaTH cache holds {path.Capacity} positions; positions {start}..{start + q.shape[2] - 1} do not fit");
         }
         var (w, convolutionTail) = Directions(x, path?.ConvolutionInputs);
-        var beta = strength.forward(x).sigmoid().mul(Two).transpose(1, 2);                  // [B, KvHeads, T]
+        var beta = strength.forward(x).sigmoid().transpose(1, 2).mul(Two);                  // [B, KvHeads, T]
         var logForget = forgetGate is null ? null : nn.functional.logsigmoid(forgetGate.forward(x)).transpose(1, 2); // [B, H, T]
 
         if (path is null)

@@ -1,4 +1,5 @@
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Kernels;
@@ -54,7 +55,7 @@ public static class PathAttentionNaive
             var direction = w.select(2, t).unsqueeze(2);                 // [B, KvHeads, 1, D]
             var strength = beta.select(2, t).unsqueeze(-1).unsqueeze(-1); // [B, KvHeads, 1, 1]
             if (keys.shape[2] > 0)
-                keys = keys - strength * keys.matmul(direction.transpose(-1, -2)) * direction;
+                keys = keys - strength * keys.matmul(direction.transpose(-1, -2)) * direction; // tensors only: no Scalar
             keys = torch.cat([keys, k.narrow(2, t, 1)], 2);
             var query = q.select(2, t).reshape(batch, kvHeads, heads / kvHeads, headDim);
             var row = query.matmul(keys.transpose(-1, -2)).reshape(batch, heads, keys.shape[2]);
@@ -74,9 +75,10 @@ public static class PathAttentionNaive
         {
             var queries = logits.shape[2];
             var queryGates = gateSums.narrow(-1, gateSums.shape[^1] - queries, queries);
-            logits = logits + queryGates.unsqueeze(-1) - gateSums.unsqueeze(-2);
+            logits = logits.add(queryGates.unsqueeze(-1), One) - gateSums.unsqueeze(-2);
         }
-        return (logits * scale).softmax(-1).MoveToOuterDisposeScope();
+        using var heldScale = scale.ToScalar();
+        return logits.mul(heldScale).softmax(-1).MoveToOuterDisposeScope();
     }
 
     /// <summary>probabilities [B, H, T, S] times values [B, KvHeads, S, D], each KV head serving H / KvHeads query heads.</summary>
