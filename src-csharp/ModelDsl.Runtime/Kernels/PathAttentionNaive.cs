@@ -55,7 +55,7 @@ public static class PathAttentionNaive
             var direction = w.select(2, t).unsqueeze(2);                 // [B, KvHeads, 1, D]
             var strength = beta.select(2, t).unsqueeze(-1).unsqueeze(-1); // [B, KvHeads, 1, 1]
             if (keys.shape[2] > 0)
-                keys = keys - strength * keys.matmul(direction.transpose(-1, -2)) * direction; // tensors only: no Scalar
+                keys = keys - strength * keys.matmul(direction.transpose(-1, -2)) * direction;
             keys = torch.cat([keys, k.narrow(2, t, 1)], 2);
             var query = q.select(2, t).reshape(batch, kvHeads, heads / kvHeads, headDim);
             var row = query.matmul(keys.transpose(-1, -2)).reshape(batch, heads, keys.shape[2]);

@@ -16,7 +16,7 @@ namespace ModelDsl.Runtime.Tests.Optim;
 /// (more than the machine's cores, so that they are preempted inside native calls) each train their own
 /// copy of a small model while other threads force collections and run finalizers; every copy must end
 /// bit for bit where the same training run alone ends, and no step may throw. The race is probabilistic:
-/// passing does not prove its absence, but a temporary Scalar on these paths makes this fail often.
+/// passing does not prove its absence (see the measured failure rates of the former code below).
 /// </summary>
 public sealed class OptimizerScalarLifetimeTests(ITestOutputHelper output)
 {
