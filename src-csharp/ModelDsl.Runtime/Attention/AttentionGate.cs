@@ -2,6 +2,7 @@ using ModelDsl.Runtime.Parameters;
 using ModelDsl.Core.Model;
 using TorchSharp;
 using TorchSharp.Modules;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Attention;
@@ -70,7 +71,7 @@ public sealed class AttentionGate : nn.Module, IPublishesParameters
         }
         var gate = Spec.Activation == GateActivation.Sigmoid ? scores.sigmoid() : nn.functional.silu(scores);
         GateCapture?.Invoke(gate);
-        return Spec.Combination == GateCombination.Multiplicative ? y * gate : y + gate;
+        return Spec.Combination == GateCombination.Multiplicative ? y * gate : y.add(gate, One);
     }
 
     /// <summary>A short phrase for tables, e.g. "G1 elementwise sigmoid gate".</summary>

@@ -40,9 +40,11 @@ public static class CausalAttention
     {
         var (queries, keys) = CheckShapes(q, k, k, queryStart);
         using var scope = NewDisposeScope();
-        var scores = q.matmul(k.transpose(-2, -1)) / Math.Sqrt(q.shape[^1]);
+        using var root = Math.Sqrt(q.shape[^1]).ToScalar();
+        using var minusInfinity = double.NegativeInfinity.ToScalar();
+        var scores = q.matmul(k.transpose(-2, -1)).div(root);
         var allowed = AllowedKeys(queries, keys, queryStart, q.device);
-        var masked = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        var masked = scores.masked_fill(allowed.logical_not(), minusInfinity);
         return masked.softmax(-1).MoveToOuterDisposeScope();
     }
 

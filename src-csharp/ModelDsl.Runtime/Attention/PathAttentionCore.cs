@@ -5,6 +5,7 @@ using ModelDsl.Runtime.Parameters;
 using ModelDsl.Runtime.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
 
@@ -92,6 +93,7 @@ public sealed class PathAttentionCore : AttentionCore
     public bool UsesForgetGate { get; }
 
     private double Scale => 1.0 / Math.Sqrt(HeadDim);
+    private static readonly Scalar DirectionEps = 1e-6;
 
     public override Tensor Attend(Tensor x, Tensor q, Tensor k, Tensor v, LayerCache? cache, long start, Action<Tensor>? capture)
     {
@@ -103,7 +105,7 @@ public sealed class PathAttentionCore : AttentionCore
                 throw new InvalidOperationException($"the PaTH cache holds {path.Capacity} positions; positions {start}..{start + q.shape[2] - 1} do not fit");
         }
         var (w, convolutionTail) = Directions(x, path?.ConvolutionInputs);
-        var beta = 2 * strength.forward(x).sigmoid().transpose(1, 2);                       // [B, KvHeads, T]
+        var beta = strength.forward(x).sigmoid().transpose(1, 2).mul(Two);                  // [B, KvHeads, T]
         var logForget = forgetGate is null ? null : nn.functional.logsigmoid(forgetGate.forward(x)).transpose(1, 2); // [B, H, T]
 
         if (path is null)
@@ -125,7 +127,7 @@ public sealed class PathAttentionCore : AttentionCore
 
         // Decoding (or a chunk after the first): continue the recurrence from the cached keys.
         var (logits, keys) = PathAttentionNaive.TransformedLogits(q, path.Keys(start), k, w, beta);
-        var newGateSums = logForget is null ? null : path.GateSumBefore(start)! + logForget.cumsum(-1);
+        var newGateSums = logForget is null ? null : path.GateSumBefore(start)!.add(logForget.cumsum(-1), One);
         var (values, gateSums) = path.Store(start, keys, v, newGateSums, convolutionTail);
         var cachedProbabilities = PathAttentionNaive.ToProbabilities(logits, gateSums, Scale);
         capture?.Invoke(cachedProbabilities);
@@ -154,7 +156,7 @@ public sealed class PathAttentionCore : AttentionCore
         }
         var directions = projected.reshape(batch, length, KvHeads, HeadDim);
         // L2 normalisation per head (epsilon inside the root, so a zero vector stays finite).
-        directions = directions / (directions.Squared().sum(-1, keepdim: true) + 1e-6).sqrt();
+        directions = directions / directions.Squared().sum(-1, keepdim: true).add(DirectionEps, One).sqrt();
         return (directions.transpose(1, 2), tail);
     }
 

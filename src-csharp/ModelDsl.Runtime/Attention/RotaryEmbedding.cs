@@ -1,4 +1,5 @@
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Attention;
@@ -58,7 +59,7 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
                 $"positions {start}..{start + length - 1} exceed the model's maxSequenceLength {MaxSequenceLength}");
         var c = Matching(cos.narrow(0, start, length), x);
         var s = Matching(sin.narrow(0, start, length), x);
-        return x * c + RotateHalf(x) * s;
+        return (x * c).add(RotateHalf(x) * s, One);
     }
 
     /// <summary>The table rows in x's dtype and device. Module.to in TorchSharp 0.107 leaves

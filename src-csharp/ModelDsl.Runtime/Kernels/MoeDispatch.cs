@@ -1,3 +1,5 @@
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Kernels;
@@ -42,7 +44,8 @@ public static class MoeDispatch
             var starts = ExclusivePrefixSum(counts);
             var positionInExpert = arange(order.shape[0], ScalarType.Int64, x.device)
                 - tensor(starts, ScalarType.Int64, x.device).index_select(0, sortedExperts);
-            var keepSorted = positionInExpert.lt(limit);
+            using var heldLimit = limit.ToScalar(); // held through the call (see HeldScalars)
+            var keepSorted = positionInExpert.lt(heldLimit);
             keptSlots = keptSlots.index_put_(keepSorted, order);
             order = order.masked_select(keepSorted);
             rowExperts = sortedExperts.masked_select(keepSorted);
@@ -90,14 +93,15 @@ public static class MoeDispatch
             var starts = ExclusivePrefixSum(counts);
             var shift = Enumerable.Range(0, counts.Length).Select(e => e * longest - starts[e]).ToArray();
             rowCount = experts * longest;
-            rowOfKept = arange(kept, ScalarType.Int64, device) + tensor(shift, ScalarType.Int64, device).index_select(0, rowExperts);
+            rowOfKept = arange(kept, ScalarType.Int64, device).add(tensor(shift, ScalarType.Int64, device).index_select(0, rowExperts), One);
         }
         else
         {
             rowCount = kept;
             rowOfKept = arange(kept, ScalarType.Int64, device);
         }
-        var tokenOfRow = full(rowCount, tokens, ScalarType.Int64, device).scatter_(0, rowOfKept, order.div(k, rounding_mode: RoundingMode.floor));
+        using var slotsPerToken = k.ToScalar();
+        var tokenOfRow = full(rowCount, tokens, ScalarType.Int64, device).scatter_(0, rowOfKept, order.div(slotsPerToken, rounding_mode: RoundingMode.floor));
         var slotOfRow = full(rowCount, slots, ScalarType.Int64, device).scatter_(0, rowOfKept, order);
         var rowOfSlot = full(slots, rowCount, ScalarType.Int64, device).scatter_(0, order, rowOfKept);
         return new RowLayout(tokenOfRow, rowOfSlot, slotOfRow, padded, rowCount > kept, longest);

@@ -1,4 +1,5 @@
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 using static ModelDsl.Runtime.Kernels.PathAttentionBlockwise;
 
@@ -61,17 +62,17 @@ public static class PathAttentionBackward
 
                 var scores = carried.matmul(keys.transpose(-1, -2));
                 if (p.GateSums is { } G)
-                    scores = scores + G.narrow(0, queryStart, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
+                    scores = scores.add(G.narrow(0, queryStart, active).unsqueeze(-1), One) - G.narrow(0, keyStart, active).unsqueeze(-2);
                 var weights = scores.sub_(logSumExp.narrow(0, queryStart, active).unsqueeze(-1)).exp_();
-                dValues.narrow(0, keyStart, active).add_(weights.transpose(-1, -2).matmul(dOut));
+                dValues.narrow(0, keyStart, active).add_(weights.transpose(-1, -2).matmul(dOut), One);
                 var dz = dOut.matmul(values.transpose(-1, -2)).sub_(delta.narrow(0, queryStart, active).unsqueeze(-1)).mul_(weights);
                 if (dGate is not null)
                 {
-                    dGate.narrow(0, queryStart, active).add_(dz.sum(-1));
+                    dGate.narrow(0, queryStart, active).add_(dz.sum(-1), One);
                     dGate.narrow(0, keyStart, active).sub_(dz.sum(-2));
                 }
                 var dScores = dz;
-                dKeys.narrow(0, keyStart, active).add_(dScores.transpose(-1, -2).matmul(carried));
+                dKeys.narrow(0, keyStart, active).add_(dScores.transpose(-1, -2).matmul(carried), One);
                 var fromScores = dScores.matmul(keys);
 
                 // Block I = step meets key block 0 now for the first time (it has no gradient yet);
@@ -82,8 +83,8 @@ public static class PathAttentionBackward
                 {
                     var older = active - joined;
                     var transitions = p.Transitions.narrow(0, keyStart + joined, older);
-                    dTransitions.narrow(0, keyStart + joined, older).add_(carried.narrow(0, joined, older).transpose(-1, -2).matmul(gradient));
-                    var through = gradient.matmul(transitions.transpose(-1, -2)) + fromScores.narrow(0, joined, older);
+                    dTransitions.narrow(0, keyStart + joined, older).add_(carried.narrow(0, joined, older).transpose(-1, -2).matmul(gradient), One);
+                    var through = gradient.matmul(transitions.transpose(-1, -2)).add(fromScores.narrow(0, joined, older), One);
                     next = joined == 1 ? torch.cat([fromScores.narrow(0, 0, 1), through], 0) : through;
                 }
                 chain[(int)step].Dispose();

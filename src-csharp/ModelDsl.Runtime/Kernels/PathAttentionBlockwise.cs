@@ -1,4 +1,5 @@
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Kernels;
@@ -41,6 +42,7 @@ public enum PathBackward
 public static class PathAttentionBlockwise
 {
     public const int DefaultBlockSize = 64;
+    private static readonly Scalar MinusInfinity = double.NegativeInfinity;
 
     public static Tensor Forward(Tensor q, Tensor k, Tensor v, Tensor w, Tensor beta, Tensor? logForget, double scale,
         int blockSize = DefaultBlockSize, PathBackward backward = PathBackward.Handwritten)
@@ -121,7 +123,7 @@ public static class PathAttentionBlockwise
         // UT transform per block.
         var betaW = B * W;
         var identity = torch.eye(m, dtype: q.dtype, device: q.device);
-        var unitLower = identity + betaW.matmul(W.transpose(-1, -2)).tril(-1);
+        var unitLower = identity.add(betaW.matmul(W.transpose(-1, -2)).tril(-1), One);
         var T = torch.linalg.solve_triangular(unitLower, identity.expand(unitLower.shape).contiguous(), upper: false, left: true, unitriangular: true);
         var U = T.matmul(betaW);
 
@@ -132,11 +134,12 @@ public static class PathAttentionBlockwise
         var transitions = torch.eye(headDim, dtype: q.dtype, device: q.device) - W.transpose(-1, -2).matmul(U);
 
         var local = Q.matmul(K.transpose(-1, -2)).tril() - queryDirections.matmul(transitionKeys);
-        local = local.masked_fill(torch.ones(m, m, dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
+        local = local.masked_fill(torch.ones(m, m, dtype: ScalarType.Bool, device: q.device).triu(1), MinusInfinity);
         if (G is not null)
-            local = local + G.unsqueeze(-1) - G.unsqueeze(-2);
+            local = local.add(G.unsqueeze(-1), One) - G.unsqueeze(-2);
         // Queries and gate sums are scaled here once, so that the walks' score blocks need no scaling.
-        return new Prepared(carriedQueries * scale, carriedKeys, transitions, V, local * scale, G is null ? null : G * scale, scale, batch, heads, length);
+        using var heldScale = scale.ToScalar();
+        return new Prepared(carriedQueries.mul(heldScale), carriedKeys, transitions, V, local.mul(heldScale), G?.mul(heldScale), scale, batch, heads, length);
     }
 
     /// <summary>The walk's result for a range of query blocks: the normalised output [count, B*H, m, D]
@@ -181,16 +184,16 @@ public static class PathAttentionBlockwise
             // Queries and gate sums come pre-scaled from the preparation.
             var scores = queries.matmul(p.Keys.narrow(0, keyStart, active).transpose(-1, -2));
             if (p.GateSums is { } G)
-                scores = scores + G.narrow(0, queryStart, active).unsqueeze(-1) - G.narrow(0, keyStart, active).unsqueeze(-2);
+                scores = scores.add(G.narrow(0, queryStart, active).unsqueeze(-1), One) - G.narrow(0, keyStart, active).unsqueeze(-2);
 
             var newMax = torch.maximum(runningMax, scores.amax([-1])).detach();
             var decay = (runningMax - newMax).exp();
             // Without a graph (freeSteps) the score block is turned into weights in place.
             var stepWeights = freeSteps ? scores.sub_(newMax.unsqueeze(-1)).exp_() : (scores - newMax.unsqueeze(-1)).exp();
-            var newNormaliser = normaliser * decay + stepWeights.sum(-1);
+            var newNormaliser = (normaliser * decay).add(stepWeights.sum(-1), One);
             var newWeighted = freeSteps
-                ? stepWeights.matmul(p.Values.narrow(0, keyStart, active)).add_(weighted * decay.unsqueeze(-1))
-                : weighted * decay.unsqueeze(-1) + stepWeights.matmul(p.Values.narrow(0, keyStart, active));
+                ? stepWeights.matmul(p.Values.narrow(0, keyStart, active)).add_(weighted * decay.unsqueeze(-1), One)
+                : (weighted * decay.unsqueeze(-1)).add(stepWeights.matmul(p.Values.narrow(0, keyStart, active)), One);
             // Before the next step the block that met key block 0 is finished; the others absorb their
             // key block I - delta before meeting block I - delta - 1.
             var drop = keyStart == 0 ? 1L : 0L;
@@ -219,7 +222,7 @@ public static class PathAttentionBlockwise
         var allMax = torch.cat(finished.Select(f => f.Max).ToList(), 0);
         var allNormaliser = torch.cat(finished.Select(f => f.Normaliser).ToList(), 0);
         var allWeighted = torch.cat(finished.Select(f => f.Weighted).ToList(), 0);
-        return new WalkResult(allWeighted / allNormaliser.unsqueeze(-1), allMax + allNormaliser.log());
+        return new WalkResult(allWeighted / allNormaliser.unsqueeze(-1), allMax.add(allNormaliser.log(), One));
     }
 
     /// <summary>

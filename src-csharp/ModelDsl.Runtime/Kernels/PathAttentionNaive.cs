@@ -1,4 +1,5 @@
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Kernels;
@@ -74,9 +75,10 @@ public static class PathAttentionNaive
         {
             var queries = logits.shape[2];
             var queryGates = gateSums.narrow(-1, gateSums.shape[^1] - queries, queries);
-            logits = logits + queryGates.unsqueeze(-1) - gateSums.unsqueeze(-2);
+            logits = logits.add(queryGates.unsqueeze(-1), One) - gateSums.unsqueeze(-2);
         }
-        return (logits * scale).softmax(-1).MoveToOuterDisposeScope();
+        using var heldScale = scale.ToScalar();
+        return logits.mul(heldScale).softmax(-1).MoveToOuterDisposeScope();
     }
 
     /// <summary>probabilities [B, H, T, S] times values [B, KvHeads, S, D], each KV head serving H / KvHeads query heads.</summary>

@@ -1,3 +1,4 @@
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Layers;
@@ -20,5 +21,5 @@ public sealed class AuxiliaryLosses
     }
 
     /// <summary>The sum of every term; null when no layer added one.</summary>
-    public Tensor? Total() => terms.Count == 0 ? null : terms.Skip(1).Aggregate(terms[0].Loss, (sum, term) => sum + term.Loss);
+    public Tensor? Total() => terms.Count == 0 ? null : terms.Skip(1).Aggregate(terms[0].Loss, (sum, term) => sum.add(term.Loss, One));
 }

@@ -1,5 +1,6 @@
 using ModelDsl.Runtime.Parameters;
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Attention;
 
@@ -31,8 +32,9 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>, IPublishesPara
 
     public Tensor Forward(Tensor x, LayerCache? cache, long start, AuxiliaryLosses losses)
     {
-        var h = x + Attention.Forward(AttentionNorm.forward(x), cache, start);
-        return h + FeedForward.Forward(FeedForwardNorm.forward(h), losses);
+        // Residual sums with a held alpha (x + y would pass a temporary Scalar 1, see HeldScalars).
+        var h = x.add(Attention.Forward(AttentionNorm.forward(x), cache, start), One);
+        return h.add(FeedForward.Forward(FeedForwardNorm.forward(h), losses), One);
     }
 
     public override Tensor forward(Tensor x) => Forward(x, null, 0, new AuxiliaryLosses());

@@ -1,3 +1,4 @@
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Moe;
@@ -60,7 +61,7 @@ public sealed class ExpertLoadCounts : IDisposable
             throw new ArgumentException($"expected {Experts} expert counts, got {microBatchCounts.numel()}");
         using (no_grad())
         {
-            var total = counts is null ? microBatchCounts.to(ScalarType.Float64).clone() : counts + microBatchCounts.to(ScalarType.Float64);
+            var total = counts is null ? microBatchCounts.to(ScalarType.Float64).clone() : counts.add(microBatchCounts.to(ScalarType.Float64), One);
             counts?.Dispose();
             counts = total.DetachFromDisposeScope();
         }

@@ -1,4 +1,5 @@
 using ModelDsl.Runtime.Layers;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Moe;
@@ -15,8 +16,10 @@ public static class LoadBalanceLoss
     {
         if (slots <= 0) throw new ArgumentException($"slots must be positive, got {slots}");
         var experts = meanProbabilities.shape[0];
-        var fraction = (counts.detach() / slots).to(meanProbabilities.dtype);
-        return experts * (fraction * meanProbabilities).sum();
+        using var slotCount = slots.ToScalar();
+        using var expertCount = experts.ToScalar();
+        var fraction = counts.detach().div(slotCount).to(meanProbabilities.dtype);
+        return (fraction * meanProbabilities).sum().mul(expertCount);
     }
 
     /// <summary>mean over tokens of logsumexp(logits)^2 (Zoph et al. 2022, eq. 5).</summary>

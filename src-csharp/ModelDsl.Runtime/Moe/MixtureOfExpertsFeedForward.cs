@@ -6,6 +6,8 @@ using ModelDsl.Core.Model;
 using ModelDsl.Runtime.Kernels;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Layers;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using ModelDsl.Runtime.Variants;
 
 namespace ModelDsl.Runtime.Moe;
@@ -24,11 +26,16 @@ public sealed class MixtureOfExpertsFeedForward : FeedForwardLayer, IStepPartici
     private readonly MoeRouter router;
     private readonly SwiGluExperts experts;
     private readonly SwiGluFeedForward? shared;
+    // Held for the layer's lifetime (see HeldScalars).
+    private static readonly Scalar IndexAddAlpha = 1.0;
+    private readonly Scalar balanceCoefficient, zLossCoefficient;
 
     public MixtureOfExpertsFeedForward(MoeFeedForward spec, int width, string label, ScalarType dtype = ScalarType.Float32, Device? device = null)
         : base(nameof(MixtureOfExpertsFeedForward))
     {
         Spec = spec;
+        balanceCoefficient = spec.Balance.Coefficient;
+        zLossCoefficient = spec.ZLoss;
         Width = width;
         Label = label;
         router = new MoeRouter(width, spec.Experts, spec.TopK, spec.NormalizeTopK, dtype, device);
@@ -95,18 +102,19 @@ public sealed class MixtureOfExpertsFeedForward : FeedForwardLayer, IStepPartici
         var routing = router.forward(input);
         long? capacity = Spec.CapacityFactor is { } factor ? MoeDispatch.Capacity(factor, tokens, Spec.TopK, Spec.Experts) : null;
         var dispatched = MoeDispatch.Forward(input, routing.Experts, routing.Weights.to(x.dtype), experts.Weights, capacity);
-        var output = routed is null ? dispatched.Output : flat.new_zeros(flat.shape).index_add(0, routed, dispatched.Output, 1.0);
-        if (shared is not null) output = output + shared.forward(flat);
+        var output = routed is null ? dispatched.Output : flat.new_zeros(flat.shape).index_add(0, routed, dispatched.Output, IndexAddAlpha);
+        if (shared is not null) output = output.add(shared.forward(flat), One);
 
         if (tokens > 0)
         {
-            if (Spec.Balance.Coefficient > 0) losses.Add($"{Label}.balance", Spec.Balance.Coefficient * BalanceLoss(routing, tokens));
-            if (Spec.ZLoss > 0) losses.Add($"{Label}.zLoss", Spec.ZLoss * LoadBalanceLoss.RouterZLoss(routing.Logits));
+            if (Spec.Balance.Coefficient > 0) losses.Add($"{Label}.balance", BalanceLoss(routing, tokens).mul(balanceCoefficient));
+            if (Spec.ZLoss > 0) losses.Add($"{Label}.zLoss", LoadBalanceLoss.RouterZLoss(routing.Logits).mul(zLossCoefficient));
         }
         if (RoutingObserver is { } observe)
         {
             var positions = routed ?? arange(tokens, dtype: ScalarType.Int64, device: x.device);
-            observe(new RoutingRecord(routing.Experts.detach(), dispatched.KeptSlots, dispatched.DroppedSlots, positions.div(length, rounding_mode: RoundingMode.floor)));
+            using var sequenceLength = length.ToScalar();
+            observe(new RoutingRecord(routing.Experts.detach(), dispatched.KeptSlots, dispatched.DroppedSlots, positions.div(sequenceLength, rounding_mode: RoundingMode.floor)));
         }
         return output.reshape(shape);
     }

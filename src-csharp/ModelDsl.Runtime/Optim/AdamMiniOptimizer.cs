@@ -2,6 +2,8 @@ using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -16,14 +18,19 @@ public sealed class AdamMiniOptimizer(Core.Training.AdamMini spec, IReadOnlyList
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "adamMini", 1.0, p.Role.Decayed(), clipped: true)))
 {
+    private readonly AdamMoments adam = new(spec.Beta1, spec.Beta2, spec.Eps);
+    private readonly Scalar decay2 = spec.Beta2, weight2 = 1 - spec.Beta2, eps = spec.Eps;
+
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
-        var m = AdamMoments.UpdateFirst(slot, gradient, spec.Beta1);
+        var m = adam.UpdateFirst(slot, gradient);
         var blockMeans = BlockMeanSquares(slot, gradient);
         var v = slot.StateOr("blockV", () => zeros_like(blockMeans));
-        v.mul_(spec.Beta2).add_(blockMeans, alpha: 1 - spec.Beta2);
-        var vHat = (ExpandBlocks(slot, v) / (1 - Math.Pow(spec.Beta2, t))).reshape(gradient.shape);
-        return m / (1 - Math.Pow(spec.Beta1, t)) / (vHat.sqrt() + spec.Eps);
+        v.mul_(decay2).add_(blockMeans, weight2);
+        using var firstCorrection = (1 - Math.Pow(spec.Beta1, t)).ToScalar();
+        using var secondCorrection = (1 - Math.Pow(spec.Beta2, t)).ToScalar();
+        var vHat = ExpandBlocks(slot, v).div(secondCorrection).reshape(gradient.shape);
+        return m.div(firstCorrection).div(vHat.sqrt().add(eps, One));
     }
 
     /// <summary>Mean of g^2 per block, as a vector with one entry per block.</summary>

@@ -1,6 +1,8 @@
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -10,12 +12,15 @@ public sealed class AdamWOptimizer(Core.Training.AdamW spec, IReadOnlyList<Named
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "adamW", 1.0, p.Role.Decayed(), clipped: true)))
 {
+    private readonly AdamMoments adam = new(spec.Beta1, spec.Beta2, spec.Eps);
+    private readonly Scalar decay2 = spec.Beta2, weight2 = 1 - spec.Beta2;
+
     /// <summary>The direction as written in the paper (the base class's out-of-place form; the step itself uses <see cref="Update"/>).</summary>
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
-        var m = AdamMoments.UpdateFirst(slot, gradient, spec.Beta1);
-        var v = AdamMoments.UpdateSecond(slot, gradient, spec.Beta2);
-        return AdamMoments.Direction(m, v, spec.Beta1, spec.Beta2, spec.Eps, t);
+        var m = adam.UpdateFirst(slot, gradient);
+        var v = adam.UpdateSecond(slot, gradient);
+        return adam.Direction(m, v, t);
     }
 
     /// <summary>
@@ -32,13 +37,20 @@ public sealed class AdamWOptimizer(Core.Training.AdamW spec, IReadOnlyList<Named
         var m = slot.StateOr("m", () => zeros_like(slot.Parameter));
         var v = slot.StateOr("v", () => zeros_like(slot.Parameter));
         var parameter = slot.Parameter;
-        if (slot.Decay && WeightDecay > 0) parameter.mul_(1 - stepSize * WeightDecay);
-        m.lerp_(gradient, 1 - spec.Beta1);
-        v.mul_(spec.Beta2).addcmul_(gradient, gradient, value: 1 - spec.Beta2);
+        if (slot.Decay && WeightDecay > 0)
+        {
+            using var decayFactor = (1 - stepSize * WeightDecay).ToScalar();
+            parameter.mul_(decayFactor);
+        }
+        // lerp_ takes its weight as a tensor (what the implicit conversion from a double makes).
+        using (var weight1 = tensor(1 - spec.Beta1)) m.lerp_(gradient, weight1);
+        v.mul_(decay2).addcmul_(gradient, gradient, weight2);
         var firstCorrection = 1 - Math.Pow(spec.Beta1, t);
         var secondCorrectionRoot = Math.Sqrt(1 - Math.Pow(spec.Beta2, t));
         using var denominator = v.sqrt();
-        denominator.add_(spec.Eps * secondCorrectionRoot);
-        parameter.addcdiv_(m, denominator, value: -stepSize * secondCorrectionRoot / firstCorrection);
+        using var epsilon = (spec.Eps * secondCorrectionRoot).ToScalar();
+        denominator.add_(epsilon, One);
+        using var scale = (-stepSize * secondCorrectionRoot / firstCorrection).ToScalar();
+        parameter.addcdiv_(m, denominator, scale);
     }
 }

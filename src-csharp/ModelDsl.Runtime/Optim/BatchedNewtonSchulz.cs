@@ -1,5 +1,6 @@
 using ModelDsl.Runtime.Layers;
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Optim;
@@ -65,7 +66,11 @@ public static class BatchedNewtonSchulz
                 var target = results[piece.ItemIndex].narrow(-2, piece.RowOffset, piece.BlockShape[^2]);
                 target.copy_(orthogonal.reshape(piece.BlockShape));
                 var scale = NewtonSchulz.AspectScale(piece.BlockShape);
-                if (scale != 1.0) target.mul_(scale);
+                if (scale != 1.0)
+                {
+                    using var held = scale.ToScalar();
+                    target.mul_(held);
+                }
                 start += piece.Count;
             }
         }
@@ -77,21 +82,21 @@ public static class BatchedNewtonSchulz
     /// and P X separately, then summed), so the two agree wherever the batched and single products do.</summary>
     private static Tensor Iterate(Tensor stack, int steps)
     {
-        using var norms = stack.Squared().sum([-2, -1], keepdim: true).sqrt_().add_(1e-7);
+        using var norms = stack.Squared().sum([-2, -1], keepdim: true).sqrt_().add_(NormEps, One);
         var x = stack / norms;
         for (var i = 0; i < steps; i++)
         {
             using var gram = SymmetricProducts.Gram(x);
             using var square = x.shape[1] <= SymmetricProducts.BlockSize ? gram.bmm(gram) : SymmetricProducts.Gram(gram);
             using var polynomial = square.mul_(ScalarC);
-            using (var linear = gram.mul(ScalarB)) polynomial.add_(linear);
+            using (var linear = gram.mul(ScalarB)) polynomial.add_(linear, One);
             var next = polynomial.bmm(x);
-            using (var scaled = x.mul(ScalarA)) next.add_(scaled);
+            using (var scaled = x.mul(ScalarA)) next.add_(scaled, One);
             x.Dispose();
             x = next;
         }
         return x;
     }
 
-    private static readonly Scalar ScalarA = A, ScalarB = B, ScalarC = C;
+    private static readonly Scalar ScalarA = A, ScalarB = B, ScalarC = C, NormEps = 1e-7;
 }

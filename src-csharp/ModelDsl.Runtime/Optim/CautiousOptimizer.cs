@@ -1,6 +1,8 @@
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -13,12 +15,15 @@ public sealed class CautiousOptimizer(Core.Training.Cautious spec, IReadOnlyList
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "cautious", 1.0, p.Role.Decayed(), clipped: true)))
 {
+    private readonly AdamMoments adam = new(spec.Beta1, spec.Beta2, spec.Eps);
+    private readonly Scalar maskMeanFloor = spec.MaskMeanFloor;
+
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
-        var m = AdamMoments.UpdateFirst(slot, gradient, spec.Beta1);
-        var v = AdamMoments.UpdateSecond(slot, gradient, spec.Beta2);
-        var u = AdamMoments.Direction(m, v, spec.Beta1, spec.Beta2, spec.Eps, t);
-        var mask = (u * gradient).gt(0).to(u.dtype);
-        return u * mask / mask.mean().clamp_min(spec.MaskMeanFloor);
+        var m = adam.UpdateFirst(slot, gradient);
+        var v = adam.UpdateSecond(slot, gradient);
+        var u = adam.Direction(m, v, t);
+        var mask = (u * gradient).gt(Zero).to(u.dtype);
+        return u * mask / mask.mean().clamp_min(maskMeanFloor);
     }
 }

@@ -1,4 +1,5 @@
 using ModelDsl.Runtime.Layers;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Optim;
@@ -38,7 +39,7 @@ public static class GradientSquares
             part.copy_(source);
             part.mul_(part);
             using var partial = part.sum();
-            total.add_(partial);
+            total.add_(partial, One);
         }
         return total.MoveToOuterDisposeScope();
     }

@@ -2,6 +2,8 @@ using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -21,8 +23,8 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "kron", 1.0, p.Role.Decayed(), clipped: true)))
 {
-    private const double Tiny = 1e-30;
-    private const double MaxUpdateRms = 1.1;
+    private static readonly Scalar Tiny = 1e-30, MaxUpdateRms = 1.1, RmsEps = 1e-6, MaxUpdateScale = 1.0;
+    private readonly Scalar decay1 = spec.Beta1, weight1 = 1 - spec.Beta1, preconditionerLr = spec.PreconditionerLr;
 
     /// <summary>The probability of refitting the preconditioner at step t (1-based).</summary>
     public double UpdateProbability(long t) =>
@@ -39,8 +41,9 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         var q1 = slot.StateOr("Q1", () => Factor(asMatrix.shape[1], triangular[1], initScale, asMatrix));
 
         var m = slot.StateOr("m", () => zeros_like(asMatrix));
-        m.mul_(spec.Beta1).add_(asMatrix, alpha: 1 - spec.Beta1);
-        var mHat = m / (1 - Math.Pow(spec.Beta1, t));
+        m.mul_(decay1).add_(asMatrix, weight1);
+        using var firstCorrection = (1 - Math.Pow(spec.Beta1, t)).ToScalar();
+        var mHat = m.div(firstCorrection);
 
         if (t == 1 || Uniform(slot.Name, t) < UpdateProbability(t))
         {
@@ -51,12 +54,16 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         var u = LeftMultiply(q0, LeftMultiply(q0, mHat, transpose: false), transpose: true);
         u = RightMultiply(RightMultiply(u, q1, transpose: true), q1, transpose: false);
         var rms = u.Squared().mean().sqrt();
-        u = u * (MaxUpdateRms / (rms + 1e-6)).clamp_max(1.0);
+        // MaxUpdateRms / (rms + 1e-6), which TorchSharp computes as a reciprocal times the number.
+        u = u * rms.add(RmsEps, One).reciprocal().mul(MaxUpdateRms).clamp_max(MaxUpdateScale);
         return u.reshape(gradient.shape);
     }
 
-    private static Tensor Factor(long size, bool triangular, double scale, Tensor like) =>
-        triangular ? eye(size, dtype: like.dtype, device: like.device) * scale : ones(size, dtype: like.dtype, device: like.device) * scale;
+    private static Tensor Factor(long size, bool triangular, double scale, Tensor like)
+    {
+        using var held = scale.ToScalar();
+        return (triangular ? eye(size, dtype: like.dtype, device: like.device) : ones(size, dtype: like.dtype, device: like.device)).mul(held);
+    }
 
     /// <summary>One step of PSGD's fit of Q to (V, mhat); updates the factors in place.</summary>
     private void Fit(Tensor q0, Tensor q1, Tensor mHat, Tensor probe)
@@ -82,14 +89,14 @@ public sealed class KronOptimizer(Core.Training.Kron spec, IReadOnlyList<NamedPa
         if (q.dim() < 2)
         {
             var difference = aDiagonal - bDiagonal;
-            var norm = (aDiagonal + bDiagonal).abs().max().clamp_min(Tiny);
-            q.sub_(difference * q / norm * spec.PreconditionerLr);
+            var norm = aDiagonal.add(bDiagonal, One).abs().max().clamp_min(Tiny);
+            q.sub_((difference * q / norm).mul(preconditionerLr));
             return;
         }
         var gradient = (aGram! - bGram!).triu();
-        var sum = aGram + bGram;
+        var sum = aGram!.add(bGram!, One);
         var bound = SpectralNormLowerBound(sum).clamp_min(Tiny);
-        q.sub_(TriangularProducts.UpperTimesUpper(gradient, q) / bound * spec.PreconditionerLr);
+        q.sub_((TriangularProducts.UpperTimesUpper(gradient, q) / bound).mul(preconditionerLr));
     }
 
     /// <summary>A cheap lower bound of the spectral norm of a symmetric matrix: one power step from its largest column.

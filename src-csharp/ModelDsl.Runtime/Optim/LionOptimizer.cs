@@ -1,6 +1,8 @@
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -10,11 +12,13 @@ public sealed class LionOptimizer(Core.Training.Lion spec, IReadOnlyList<NamedPa
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "lion", 1.0, p.Role.Decayed(), clipped: true)))
 {
+    private readonly Scalar decay1 = spec.Beta1, weight1 = 1 - spec.Beta1, decay2 = spec.Beta2, weight2 = 1 - spec.Beta2;
+
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
         var m = slot.StateOr("m", () => zeros_like(slot.Parameter));
-        var u = (m * spec.Beta1 + gradient * (1 - spec.Beta1)).sign();
-        m.mul_(spec.Beta2).add_(gradient, alpha: 1 - spec.Beta2);
+        var u = m.mul(decay1).add(gradient.mul(weight1), One).sign();
+        m.mul_(decay2).add_(gradient, weight2);
         return u;
     }
 }

@@ -1,6 +1,8 @@
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -14,15 +16,19 @@ public sealed class MarsOptimizer(Core.Training.Mars spec, IReadOnlyList<NamedPa
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "mars", 1.0, p.Role.Decayed(), clipped: true)))
 {
+    private static readonly Scalar MaxNorm = 1.0;
+    private readonly AdamMoments adam = new(spec.Beta1, spec.Beta2, spec.Eps);
+    private readonly Scalar correctionWeight = spec.Gamma * spec.Beta1 / (1 - spec.Beta1);
+
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
         var previous = slot.State.TryGetValue("previousGradient", out var p) ? p : gradient;
-        var c = gradient + (gradient - previous) * (spec.Gamma * spec.Beta1 / (1 - spec.Beta1));
+        var c = gradient.add((gradient - previous).mul(correctionWeight), One);
         var norm = c.norm();
-        c = c / norm.clamp_min(1.0);
+        c = c / norm.clamp_min(MaxNorm);
         slot.SetState("previousGradient", gradient.clone());
-        var m = AdamMoments.UpdateFirst(slot, c, spec.Beta1);
-        var v = AdamMoments.UpdateSecond(slot, c, spec.Beta2);
-        return AdamMoments.Direction(m, v, spec.Beta1, spec.Beta2, spec.Eps, t);
+        var m = adam.UpdateFirst(slot, c);
+        var v = adam.UpdateSecond(slot, c);
+        return adam.Direction(m, v, t);
     }
 }

@@ -2,6 +2,7 @@ using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -23,6 +24,7 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
 {
     private readonly MatrixDirections matrixDirections = new();
     private readonly Scalar momentum = spec.Momentum;
+    private readonly AdamMoments adam = new(spec.AdamBeta1, spec.AdamBeta2, spec.AdamEps);
 
     /// <summary>Orthogonalised: parameters in the matrix group of <see cref="ParameterRoles"/> with at least 2 dimensions.</summary>
     public static bool IsMatrix(NamedParameter p) => p.Role.MatrixGroup() && p.Parameter.dim() >= 2;
@@ -31,17 +33,17 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
         matrixDirections.Compute(Slots, "muon", spec.NewtonSchulzSteps, (slot, gradient) =>
         {
             var buffer = slot.StateOr("momentum", () => zeros_like(slot.Parameter));
-            buffer.mul_(momentum).add_(gradient);
-            return spec.Nesterov ? gradient + buffer * momentum : buffer;
+            buffer.mul_(momentum).add_(gradient, One);
+            return spec.Nesterov ? gradient.add(buffer.mul(momentum), One) : buffer;
         });
 
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
         if (slot.Group == "adamW")
         {
-            var m = AdamMoments.UpdateFirst(slot, gradient, spec.AdamBeta1);
-            var v = AdamMoments.UpdateSecond(slot, gradient, spec.AdamBeta2);
-            return AdamMoments.Direction(m, v, spec.AdamBeta1, spec.AdamBeta2, spec.AdamEps, t);
+            var m = adam.UpdateFirst(slot, gradient);
+            var v = adam.UpdateSecond(slot, gradient);
+            return adam.Direction(m, v, t);
         }
         return matrixDirections.Take(slot);
     }

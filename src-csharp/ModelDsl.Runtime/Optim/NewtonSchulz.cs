@@ -1,4 +1,6 @@
 using ModelDsl.Runtime.Layers;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Optim;
@@ -12,19 +14,20 @@ namespace ModelDsl.Runtime.Optim;
 public static class NewtonSchulz
 {
     private const double A = 3.4445, B = -4.7750, C = 2.0315;
+    private static readonly Scalar ScalarA = A, ScalarB = B, ScalarC = C, NormEps = 1e-7;
 
     public static Tensor Orthogonalize(Tensor update, int steps)
     {
         if (update.dim() < 2) throw new ArgumentException($"Newton-Schulz needs a matrix, got shape [{string.Join(", ", update.shape)}]");
         using var scope = NewDisposeScope();
         var transposed = update.shape[^2] > update.shape[^1];
-        var x = update / (update.Squared().sum([-2, -1], keepdim: true).sqrt() + 1e-7);
+        var x = update / update.Squared().sum([-2, -1], keepdim: true).sqrt().add(NormEps, One);
         if (transposed) x = x.transpose(-2, -1);
         for (var i = 0; i < steps; i++)
         {
             var gram = x.matmul(x.transpose(-2, -1));
-            var polynomial = gram * B + gram.matmul(gram) * C;
-            x = x * A + polynomial.matmul(x);
+            var polynomial = gram.mul(ScalarB).add(gram.matmul(gram).mul(ScalarC), One);
+            x = x.mul(ScalarA).add(polynomial.matmul(x), One);
         }
         if (transposed) x = x.transpose(-2, -1);
         return x.contiguous().MoveToOuterDisposeScope();
@@ -38,11 +41,18 @@ public static class NewtonSchulz
     public static Tensor OrthogonalizeBlocks(Tensor update, IReadOnlyList<long>? rowBlocks, int steps)
     {
         if (rowBlocks is null || rowBlocks.Count <= 1)
-            return Orthogonalize(update, steps) * AspectScale(update.shape);
+        {
+            using var scale = AspectScale(update.shape).ToScalar();
+            return Orthogonalize(update, steps).mul(scale);
+        }
         if (rowBlocks.Sum() != update.shape[^2])
             throw new ArgumentException($"row blocks [{string.Join(", ", rowBlocks)}] do not add up to the {update.shape[^2]} rows of the weight");
         using var scope = NewDisposeScope();
-        var parts = update.split(rowBlocks.ToArray(), -2).Select(b => Orthogonalize(b, steps) * AspectScale(b.shape)).ToArray();
+        var parts = update.split(rowBlocks.ToArray(), -2).Select(b =>
+        {
+            using var scale = AspectScale(b.shape).ToScalar();
+            return Orthogonalize(b, steps).mul(scale);
+        }).ToArray();
         return cat(parts, -2).MoveToOuterDisposeScope();
     }
 

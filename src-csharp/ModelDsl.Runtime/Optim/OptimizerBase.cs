@@ -1,3 +1,5 @@
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Optim;
@@ -16,6 +18,7 @@ public abstract class OptimizerBase : IOptimizer
         if (clipGradNorm is { } clip && !(clip > 0)) throw new ArgumentOutOfRangeException(nameof(clipGradNorm), clip, "must be positive");
         Lr = lr;
         WeightDecay = weightDecay;
+        weightDecayScalar = weightDecay;
         ClipGradNorm = clipGradNorm;
         this.slots = slots.ToList();
         var duplicate = this.slots.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
@@ -24,6 +27,7 @@ public abstract class OptimizerBase : IOptimizer
 
     public double Lr { get; }
     public double WeightDecay { get; }
+    private readonly Scalar weightDecayScalar;
     public double? ClipGradNorm { get; }
     public IReadOnlyList<ParameterSlot> Slots => slots;
     public long StepCount { get; private set; }
@@ -77,8 +81,9 @@ public abstract class OptimizerBase : IOptimizer
     {
         var direction = Direction(slot, gradient, slot.Steps);
         if (direction is null) return;
-        if (slot.Decay && WeightDecay > 0) direction = direction + WeightDecay * slot.Parameter;
-        slot.Parameter.add_(direction, alpha: -stepSize);
+        if (slot.Decay && WeightDecay > 0) direction = direction.add(slot.Parameter.mul(weightDecayScalar), One);
+        using var negativeStep = (-stepSize).ToScalar();
+        slot.Parameter.add_(direction, negativeStep);
     }
 
     /// <summary>
@@ -105,8 +110,9 @@ public abstract class OptimizerBase : IOptimizer
         var factor = max / (measured.ClipScope + 1e-6);
         if (!(factor < 1)) return;
         using var noGrad = no_grad();
+        using var scale = factor.ToScalar();
         foreach (var slot in slots)
-            if (slot.Clipped && slot.Parameter.grad is { } gradient) gradient.mul_(factor);
+            if (slot.Clipped && slot.Parameter.grad is { } gradient) gradient.mul_(scale);
     }
 
     public void ZeroGrad()

@@ -1,6 +1,8 @@
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -20,7 +22,9 @@ public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedPa
         parameters.Select(p => new ParameterSlot(p, "soap", 1.0, p.Role.Decayed(), clipped: true)))
 {
     /// <summary>Diagonal jitter for the eigendecomposition: 1e-30 vanishes in float32 and eigh can fail to converge.</summary>
-    private const double EighJitter = 1e-20;
+    private static readonly Scalar EighJitter = 1e-20;
+    private readonly Scalar decay1 = spec.Beta1, weight1 = 1 - spec.Beta1, decay2 = spec.Beta2, weight2 = 1 - spec.Beta2, eps = spec.Eps,
+        shampooDecay = spec.ShampooBeta, shampooWeight = 1 - spec.ShampooBeta;
 
     protected override Tensor? Direction(ParameterSlot slot, Tensor gradient, long t)
     {
@@ -41,10 +45,10 @@ public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedPa
         var projected = Project(slot, g, sides, back: false);
         var m = slot.StateOr("m", () => zeros_like(projected));
         var v = slot.StateOr("v", () => zeros_like(projected));
-        m.mul_(spec.Beta1).add_(projected, alpha: 1 - spec.Beta1);
-        v.mul_(spec.Beta2).addcmul_(projected, projected, value: 1 - spec.Beta2);
-        var stepScale = Math.Sqrt(1 - Math.Pow(spec.Beta2, adamStep)) / (1 - Math.Pow(spec.Beta1, adamStep));
-        var direction = Project(slot, m / (v.sqrt() + spec.Eps), sides, back: true) * stepScale;
+        m.mul_(decay1).add_(projected, weight1);
+        v.mul_(decay2).addcmul_(projected, projected, weight2);
+        using var stepScale = (Math.Sqrt(1 - Math.Pow(spec.Beta2, adamStep)) / (1 - Math.Pow(spec.Beta1, adamStep))).ToScalar();
+        var direction = Project(slot, m / v.sqrt().add(eps, One), sides, back: true).mul(stepScale);
 
         foreach (var side in sides) AccumulateGram(slot, g, side);
         if (sides.Length > 0 && adamStep % spec.PreconditionFrequency == 0)
@@ -62,14 +66,14 @@ public sealed class SoapOptimizer(Core.Training.Soap spec, IReadOnlyList<NamedPa
     {
         var gram = SymmetricProducts.Gram(side == 0 ? g : g.t());
         var l = slot.StateOr($"L{side}", () => zeros_like(gram));
-        l.mul_(spec.ShampooBeta).add_(gram, alpha: 1 - spec.ShampooBeta);
+        l.mul_(shampooDecay).add_(gram, shampooWeight);
         return l;
     }
 
     /// <summary>Eigenvectors ordered by descending eigenvalue; retried in float64 when eigh fails in float32.</summary>
     private static Tensor Eigenvectors(Tensor l)
     {
-        var jittered = l + eye(l.shape[0], dtype: l.dtype, device: l.device) * EighJitter;
+        var jittered = l.add(eye(l.shape[0], dtype: l.dtype, device: l.device).mul(EighJitter), One);
         Tensor vectors;
         try
         {

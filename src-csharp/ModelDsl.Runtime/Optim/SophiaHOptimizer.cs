@@ -1,6 +1,7 @@
 using ModelDsl.Runtime.Parameters;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Variants;
+using TorchSharp;
 
 namespace ModelDsl.Runtime.Optim;
 
@@ -15,6 +16,10 @@ public sealed class SophiaHOptimizer(Core.Training.SophiaH spec, IReadOnlyList<N
     : OptimizerBase(spec.Lr, spec.WeightDecay, clipGradNorm,
         parameters.Select(p => new ParameterSlot(p, "sophiaH", 1.0, p.Role.Decayed(), clipped: true)))
 {
+    private static readonly Scalar MinUpdate = -1.0, MaxUpdate = 1.0;
+    private readonly AdamMoments adam = new(spec.Beta1, spec.Beta2, spec.Eps);
+    private readonly Scalar decay2 = spec.Beta2, weight2 = 1 - spec.Beta2, gamma = spec.Gamma, eps = spec.Eps;
+
     public override bool NeedsHessianVectorProduct => StepCount % spec.HessianInterval == 0;
 
     protected override void BeforeUpdate(StepContext context)
@@ -33,15 +38,16 @@ public sealed class SophiaHOptimizer(Core.Training.SophiaH spec, IReadOnlyList<N
         {
             if (hessianTimesProbe[i] is null) continue;
             var h = Slots[i].StateOr("h", () => zeros_like(Slots[i].Parameter));
-            h.mul_(spec.Beta2).add_(probes[i] * hessianTimesProbe[i].detach(), alpha: 1 - spec.Beta2);
+            h.mul_(decay2).add_(probes[i] * hessianTimesProbe[i].detach(), weight2);
         }
     }
 
     protected override Tensor Direction(ParameterSlot slot, Tensor gradient, long t)
     {
-        var m = AdamMoments.UpdateFirst(slot, gradient, spec.Beta1);
+        var m = adam.UpdateFirst(slot, gradient);
         var h = slot.StateOr("h", () => zeros_like(slot.Parameter));
-        var mHat = m / (1 - Math.Pow(spec.Beta1, t));
-        return (mHat / (h * spec.Gamma).clamp_min(spec.Eps)).clamp(-1.0, 1.0);
+        using var firstCorrection = (1 - Math.Pow(spec.Beta1, t)).ToScalar();
+        var mHat = m.div(firstCorrection);
+        return (mHat / h.mul(gamma).clamp_min(eps)).clamp(MinUpdate, MaxUpdate);
     }
 }

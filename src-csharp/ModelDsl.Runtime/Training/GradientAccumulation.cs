@@ -1,5 +1,7 @@
 using ModelDsl.Runtime.Layers;
 using ModelDsl.Runtime.Tasks;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Losses;
 using ModelDsl.Runtime.Model;
@@ -48,6 +50,9 @@ public static class GradientAccumulation
         Tensor? lossSum = null;
         var auxiliarySums = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var auxiliaryOrder = new List<string>();
+        // Divisors held for the whole pass (see HeldScalars): same values and number types as before.
+        using var tokenDivisor = maskedTokens.ToScalar();
+        using var auxiliaryDivisor = share.AuxiliaryDivisor.ToScalar();
         foreach (var batch in microBatches)
         {
             beforeForward?.Invoke(batch);
@@ -62,17 +67,17 @@ public static class GradientAccumulation
             }
             else logits = module.forward(inputs);
             var tokenLossSum = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device));
-            var loss = tokenLossSum / maskedTokens;
-            if (auxiliary?.Total() is { } auxiliaryTotal) loss = loss + auxiliaryTotal / share.AuxiliaryDivisor;
+            var loss = tokenLossSum.div(tokenDivisor);
+            if (auxiliary?.Total() is { } auxiliaryTotal) loss = loss.add(auxiliaryTotal.div(auxiliaryDivisor), One);
             clock?.EndForwardLoss();
             loss.backward();
             clock?.EndBackward();
             var detached = tokenLossSum.detach();
-            lossSum = lossSum is null ? detached : lossSum + detached;
+            lossSum = lossSum is null ? detached : lossSum.add(detached, One);
             foreach (var (name, term) in auxiliary?.Terms ?? [])
             {
-                var part = term.detach().to(ScalarType.Float64) / share.AuxiliaryDivisor;
-                if (auxiliarySums.TryGetValue(name, out var sum)) auxiliarySums[name] = sum + part;
+                var part = term.detach().to(ScalarType.Float64).div(auxiliaryDivisor);
+                if (auxiliarySums.TryGetValue(name, out var sum)) auxiliarySums[name] = sum.add(part, One);
                 else { auxiliarySums[name] = part; auxiliaryOrder.Add(name); }
             }
         }
@@ -100,6 +105,7 @@ public static class GradientAccumulation
         if (maskedTokens == 0) throw new InvalidOperationException("the loss mask of the global batch counts no tokens");
         var inputs = parameters.ToList();
         var sums = parameters.Select(p => zeros_like(p)).ToList();
+        using var tokenDivisor = maskedTokens.ToScalar();
         var flashWasEnabled = backends.cuda.flash_sdp_enabled();
         backends.cuda.enable_flash_sdp(false);
         try
@@ -109,20 +115,20 @@ public static class GradientAccumulation
             {
                 using var scope = NewDisposeScope();
                 var logits = module.forward(batch.Inputs.to(device));
-                var loss = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device)) / maskedTokens;
+                var loss = MaskedCrossEntropy.Sum(logits, batch.Targets.to(device), batch.LossMask.to(device)).div(tokenDivisor);
                 var gradients = autograd.grad([loss], inputs, retain_graph: true, create_graph: true, allow_unused: true);
                 Tensor? dot = null;
                 for (var i = 0; i < parameters.Count; i++)
                 {
                     if (gradients[i] is null || !gradients[i].requires_grad) continue;
                     var term = (gradients[i] * vectors[i]).sum();
-                    dot = dot is null ? term : dot + term;
+                    dot = dot is null ? term : dot.add(term, One);
                 }
                 if (dot is null) continue;
                 var products = autograd.grad([dot], inputs, allow_unused: true);
                 using var noGrad = no_grad();
                 for (var i = 0; i < parameters.Count; i++)
-                    if (products[i] is not null && products[i].numel() > 0) sums[i].add_(products[i]);
+                    if (products[i] is not null && products[i].numel() > 0) sums[i].add_(products[i], One);
             }
         }
         finally

@@ -18,6 +18,8 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
         ? new ParameterSlot(p, "muon", 1.0, p.Role.Decayed(), clipped: false)
         : new ParameterSlot(p, "adamW", spec.AdamLrRatio, p.Role.Decayed(), clipped: true)))
 {
+    private readonly AdamMoments adam = new(spec.AdamBeta1, spec.AdamBeta2, spec.AdamEps);
+
     /// <summary>Orthogonalised: parameters in the matrix group of <see cref="ParameterRoles"/> with at least 2 dimensions.</summary>
     public static bool IsMatrix(NamedParameter p) => p.Role.MatrixGroup() && p.Parameter.dim() >= 2;
 
@@ -25,9 +27,9 @@ public sealed class MuonOptimizer(Core.Training.Muon spec, IReadOnlyList<NamedPa
     {
         if (slot.Group == "adamW")
         {
-            var m = AdamMoments.UpdateFirst(slot, gradient, spec.AdamBeta1);
-            var v = AdamMoments.UpdateSecond(slot, gradient, spec.AdamBeta2);
-            return AdamMoments.Direction(m, v, spec.AdamBeta1, spec.AdamBeta2, spec.AdamEps, t);
+            var m = adam.UpdateFirst(slot, gradient);
+            var v = adam.UpdateSecond(slot, gradient);
+            return adam.Direction(m, v, t);
         }
         var buffer = slot.StateOr("momentum", () => zeros_like(slot.Parameter));
         buffer.mul_(spec.Momentum).add_(gradient);
