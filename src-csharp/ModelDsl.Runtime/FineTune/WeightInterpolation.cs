@@ -1,6 +1,8 @@
 using ModelDsl.Core.FineTune;
 using ModelDsl.Core.Json;
 using ModelDsl.Runtime.Runs;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.FineTune;
@@ -36,6 +38,9 @@ public static class WeightInterpolation
         // A module's state dictionary may list one tensor under several names (a submodule held in
         // two fields); each tensor is mixed once.
         var mixed = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        // The weights as Scalars held over the loop (see HeldScalars).
+        using var weightA = (1 - alpha).ToScalar();
+        using var weightB = alpha.ToScalar();
         foreach (var (name, tensorA) in a)
         {
             if (!mixed.Add(tensorA)) continue;
@@ -47,7 +52,7 @@ public static class WeightInterpolation
             if (!tensorA.is_floating_point())
                 throw new ArgumentException($"tensor '{name}' ({tensorA.dtype}) differs between the models and cannot be interpolated");
             // copy: true, so that a float64 model's own tensors are never handed to the dispose scope.
-            var mix = tensorA.to(ScalarType.Float64, copy: true) * (1 - alpha) + tensorB.to(ScalarType.Float64, copy: true) * alpha;
+            var mix = tensorA.to(ScalarType.Float64, copy: true).mul(weightA).add(tensorB.to(ScalarType.Float64, copy: true).mul(weightB), One);
             tensorA.copy_(mix);
         }
     }

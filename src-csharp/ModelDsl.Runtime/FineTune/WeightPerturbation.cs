@@ -1,5 +1,6 @@
 using ModelDsl.Core.Model;
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 using ModelDsl.Runtime.Model;
 using ModelDsl.Runtime.Compile;
@@ -32,11 +33,13 @@ public static class WeightPerturbation
         using var generator = new torch.Generator(unchecked((ulong)noiseSeed), CPU);
         var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
         var noise = new List<(string, Tensor)>();
+        // gamma held over the loop (see HeldScalars).
+        using var scale = gamma.ToScalar();
         foreach (var (name, sigma) in NoiseScales(model))
         {
             if (sigma == 0) continue;
             var eps = empty(parameters[name].shape, ScalarType.Float64, CPU).normal_(0, sigma, generator);
-            noise.Add((name, eps.mul_(gamma)));
+            noise.Add((name, eps.mul_(scale)));
         }
         return noise;
     }
@@ -51,7 +54,7 @@ public static class WeightPerturbation
         {
             var parameter = parameters[name];
             // Added in float64 and rounded once to the parameter's type.
-            parameter.copy_(parameter.to(ScalarType.Float64, copy: true).to(CPU).add_(noise));
+            parameter.copy_(parameter.to(ScalarType.Float64, copy: true).to(CPU).add_(noise, One));
         }
     }
 }

@@ -1,4 +1,6 @@
 using ModelDsl.Core.Rl;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Rl;
@@ -15,11 +17,13 @@ public static class Advantages
             throw new ArgumentException($"rewards must be [prompts, G] with G >= 2, got [{string.Join(", ", rewards.shape)}]");
         using var scope = NewDisposeScope();
         var unbiased = spec.Std == StandardDeviation.Unbiased;
+        // eps and the sums' alpha held past the native calls (see HeldScalars).
+        using var eps = spec.Eps.ToScalar();
         var groupMean = rewards.mean([1], keepdim: true);
         Tensor result = spec.Normalization switch
         {
-            AdvantageNormalization.Group => (rewards - groupMean) / (rewards.std(1, unbiased, keepdim: true) + spec.Eps),
-            AdvantageNormalization.Batch => (rewards - rewards.mean()) / (rewards.std(unbiased) + spec.Eps),
+            AdvantageNormalization.Group => (rewards - groupMean) / rewards.std(1, unbiased, keepdim: true).add(eps, One),
+            AdvantageNormalization.Batch => (rewards - rewards.mean()) / rewards.std(unbiased).add(eps, One),
             AdvantageNormalization.None => rewards - groupMean,
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Normalization, "unknown advantage normalization"),
         };

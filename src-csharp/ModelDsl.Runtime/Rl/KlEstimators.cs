@@ -14,11 +14,12 @@ public static class KlEstimators
     {
         using var scope = NewDisposeScope();
         var logRatio = referenceLogProbs - logProbs;
+        // Held constants (see HeldScalars): / 2 and - 1 would pass temporary int Scalars.
         Tensor result = estimator switch
         {
             KlEstimator.K1 => -logRatio,
-            KlEstimator.K2 => logRatio.Squared() / 2,
-            KlEstimator.K3 => logRatio.exp() - 1 - logRatio,
+            KlEstimator.K2 => logRatio.Squared().div(HeldScalars.Two),
+            KlEstimator.K3 => logRatio.exp().sub(HeldScalars.One) - logRatio,
             _ => throw new ArgumentOutOfRangeException(nameof(estimator), estimator, "unknown KL estimator"),
         };
         return result.MoveToOuterDisposeScope();

@@ -1,4 +1,6 @@
 using ModelDsl.Core.Rl;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Rl;
@@ -18,7 +20,7 @@ public sealed record LossNormalizer(LossAggregation Aggregation, double Tokens, 
         using var scope = NewDisposeScope();
         var counted = mask.to(ScalarType.Float64);
         var tokens = counted.sum().item<double>();
-        var sequences = counted.sum(1).gt(0).sum().item<long>();
+        var sequences = counted.sum(1).gt(Zero).sum().item<long>();
         return new LossNormalizer(aggregation, tokens, sequences, constant);
     }
 
@@ -29,12 +31,16 @@ public sealed record LossNormalizer(LossAggregation Aggregation, double Tokens, 
         using var scope = NewDisposeScope();
         // An empty batch has nothing to learn from: its loss is 0 (the max(., 1) only avoids 0/0).
         var sequences = Math.Max(Sequences, 1);
+        // The divisors as held Scalars (see HeldScalars), the same doubles as before.
+        using var tokenDivisor = Math.Max(Tokens, 1).ToScalar();
+        using var sequenceDivisor = sequences.ToScalar();
+        using var constantDivisor = (sequences * Constant).ToScalar();
         Tensor result = Aggregation switch
         {
-            LossAggregation.TokenMean => perToken.sum() / Math.Max(Tokens, 1),
-            LossAggregation.SequenceMean => (perToken.sum(1) / mask.sum(1).clamp_min(1)).sum() / sequences,
-            LossAggregation.ConstantNormalizer => perToken.sum() / (sequences * Constant),
-            LossAggregation.SequenceSum => perToken.sum() / sequences,
+            LossAggregation.TokenMean => perToken.sum().div(tokenDivisor),
+            LossAggregation.SequenceMean => (perToken.sum(1) / mask.sum(1).clamp_min(One)).sum().div(sequenceDivisor),
+            LossAggregation.ConstantNormalizer => perToken.sum().div(constantDivisor),
+            LossAggregation.SequenceSum => perToken.sum().div(sequenceDivisor),
             _ => throw new ArgumentOutOfRangeException(nameof(Aggregation), Aggregation, "unknown loss aggregation"),
         };
         return result.MoveToOuterDisposeScope();

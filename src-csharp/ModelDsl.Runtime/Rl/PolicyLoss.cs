@@ -1,4 +1,6 @@
 using ModelDsl.Core.Rl;
+using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Rl;
@@ -46,22 +48,26 @@ public static class PolicyLoss
         if (settings.EntropyCoefficient > 0 && entropy is null)
             throw new ArgumentException("an entropy coefficient above 0 needs the entropy", nameof(entropy));
         using var scope = NewDisposeScope();
-        var counted = mask.gt(0);
+        var clip = settings.Clipping;
+        // Clip bounds and coefficients as Scalars held past the native calls (see HeldScalars).
+        using var lowBound = (1 - clip.EpsLow).ToScalar();
+        using var highBound = (1 + clip.EpsHigh).ToScalar();
+        var counted = mask.gt(Zero);
         var zero = zeros_like(logProbs);
         var a = (advantages.dim() == 1 ? advantages.unsqueeze(1) : advantages).to(logProbs.dtype).expand_as(logProbs);
 
         var logRatio = where(counted, logProbs - oldLogProbs, zero);
         var ratio = logRatio.exp();
-        var clip = settings.Clipping;
         var unclipped = -a * ratio;
-        var clipped = -a * ratio.clamp(1 - clip.EpsLow, 1 + clip.EpsHigh);
+        var clipped = -a * ratio.clamp(lowBound, highBound);
         var pg = maximum(unclipped, clipped);
         var dualClipped = zeros_like(counted);
         if (clip.DualClip is { } c)
         {
-            var cap = -a * c;
-            dualClipped = a.lt(0).logical_and(pg.gt(cap)).logical_and(counted);
-            pg = where(a.lt(0), minimum(pg, cap), pg);
+            using var dualClip = c.ToScalar();
+            var cap = (-a).mul(dualClip);
+            dualClipped = a.lt(Zero).logical_and(pg.gt(cap)).logical_and(counted);
+            pg = where(a.lt(Zero), minimum(pg, cap), pg);
         }
         var perToken = pg;
 
@@ -70,22 +76,30 @@ public static class PolicyLoss
         {
             var kl = KlEstimators.Compute(where(counted, logProbs, zero), where(counted, referenceLogProbs, zero), settings.KlEstimator);
             klSum = where(counted, kl, zero).detach().sum().to(ScalarType.Float64).item<double>();
-            if (settings.KlBeta > 0) perToken = perToken + settings.KlBeta * kl;
+            if (settings.KlBeta > 0)
+            {
+                using var klBeta = settings.KlBeta.ToScalar();
+                perToken = perToken.add(kl.mul(klBeta), One);
+            }
         }
         double entropySum = 0;
         if (entropy is not null)
         {
             var safeEntropy = where(counted, entropy, zero);
             entropySum = safeEntropy.detach().sum().to(ScalarType.Float64).item<double>();
-            if (settings.EntropyCoefficient > 0) perToken = perToken - settings.EntropyCoefficient * safeEntropy;
+            if (settings.EntropyCoefficient > 0)
+            {
+                using var entropyCoefficient = settings.EntropyCoefficient.ToScalar();
+                perToken = perToken - safeEntropy.mul(entropyCoefficient);
+            }
         }
         perToken = where(counted, perToken, zero);
         var loss = normalizer.Reduce(perToken, counted.to(logProbs.dtype));
 
         using var noGrad = no_grad();
         var detachedRatio = ratio.detach();
-        var low = a.lt(0).logical_and(detachedRatio.lt(1 - clip.EpsLow)).logical_and(counted).sum().item<long>();
-        var high = a.gt(0).logical_and(detachedRatio.gt(1 + clip.EpsHigh)).logical_and(counted).sum().item<long>();
+        var low = a.lt(Zero).logical_and(detachedRatio.lt(lowBound)).logical_and(counted).sum().item<long>();
+        var high = a.gt(Zero).logical_and(detachedRatio.gt(highBound)).logical_and(counted).sum().item<long>();
         return new PolicyLossResult(loss.MoveToOuterDisposeScope(), counted.sum().item<long>(), low, high,
             dualClipped.sum().item<long>(), klSum, entropySum);
     }

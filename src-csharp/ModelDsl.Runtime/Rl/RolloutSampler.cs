@@ -76,6 +76,8 @@ public static class RolloutSampler
         var done = zeros(rows, ScalarType.Bool, model.Device);
         using var cache = useCache ? model.NewCache(rows, total) : null;
         var steps = maxNewTokens;
+        // Compared with every sampled token: held for the whole loop (see HeldScalars).
+        using var stopScalar = stopToken?.ToScalar();
         for (var step = 0; step < maxNewTokens; step++)
         {
             using var stepScope = NewDisposeScope();
@@ -87,7 +89,7 @@ public static class RolloutSampler
             if (stopToken is { } stop)
             {
                 next = where(done, full_like(next, stop), next);
-                done = done.logical_or(next.eq(stop)).MoveToOuterDisposeScope();
+                done = done.logical_or(next.eq(stopScalar!)).MoveToOuterDisposeScope();
             }
             sequences.select(1, position).copy_(next);
             recorded.select(1, step).copy_(TokenLogProbs.Of(logits, next, sampling.Temperature).to(ScalarType.Float64).cpu());

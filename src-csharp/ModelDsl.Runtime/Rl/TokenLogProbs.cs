@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Rl;
@@ -14,7 +15,9 @@ public static class TokenLogProbs
     public static Tensor Of(Tensor logits, Tensor tokens, double temperature)
     {
         using var scope = NewDisposeScope();
-        var logSoftmax = (logits / temperature).log_softmax(-1);
+        // The temperature held past the native call (see HeldScalars).
+        using var t = temperature.ToScalar();
+        var logSoftmax = logits.div(t).log_softmax(-1);
         return logSoftmax.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).MoveToOuterDisposeScope();
     }
 
@@ -22,7 +25,8 @@ public static class TokenLogProbs
     public static Tensor Entropy(Tensor logits, double temperature)
     {
         using var scope = NewDisposeScope();
-        var logSoftmax = (logits / temperature).log_softmax(-1);
+        using var t = temperature.ToScalar();
+        var logSoftmax = logits.div(t).log_softmax(-1);
         return (-(logSoftmax.exp() * logSoftmax).sum(-1)).MoveToOuterDisposeScope();
     }
 }

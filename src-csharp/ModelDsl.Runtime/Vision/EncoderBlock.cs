@@ -31,8 +31,9 @@ public sealed class EncoderBlock : nn.Module<Tensor, Tensor>, IPublishesParamete
 
     public override Tensor forward(Tensor x)
     {
-        var h = x + attention.forward(attentionNorm.forward(x));
-        return h + feedForward.forward(feedForwardNorm.forward(h));
+        // Residual sums with a held alpha (x + y would pass a temporary Scalar 1, see HeldScalars).
+        var h = x.add(attention.forward(attentionNorm.forward(x)), HeldScalars.One);
+        return h.add(feedForward.forward(feedForwardNorm.forward(h)), HeldScalars.One);
     }
 
     public IEnumerable<ParameterFacts> PublishedParameters => [.. attention.Under("attention"), .. feedForward.Under("feedForward")];

@@ -1,3 +1,4 @@
+using ModelDsl.Runtime.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,6 +51,6 @@ public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return (projection.forward(Patchify(images, PatchSize)) + positions).MoveToOuterDisposeScope();
+        return projection.forward(Patchify(images, PatchSize)).add(positions, HeldScalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using ModelDsl.Core.Validation;
 using ModelDsl.Core.Vision;
 using TorchSharp;
+using static ModelDsl.Runtime.Layers.HeldScalars;
 using static TorchSharp.torch;
 
 namespace ModelDsl.Runtime.Vision;
@@ -53,8 +54,10 @@ public static class PreferenceLosses
         for (var i = 0; i < 4; i++)
         {
             if (!(betas[i] > 0)) continue;
-            var term = NegativeLogSigmoid(margins[i] * betas[i]);
-            total = total is null ? term : total + term;
+            // beta and the sum's alpha held past the native calls (see HeldScalars).
+            using var beta = betas[i].ToScalar();
+            var term = NegativeLogSigmoid(margins[i].mul(beta));
+            total = total is null ? term : total.add(term, One);
         }
         var loss = total!.mean();
         return new PreferenceLoss(loss.MoveToOuterDisposeScope(), margins.Select(m => m.detach().MoveToOuterDisposeScope()).ToList());
@@ -89,7 +92,8 @@ public static class PreferenceLosses
         if (!(beta > 0) || !double.IsFinite(beta)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must be a positive number");
         using var scope = NewDisposeScope();
         var margin = (policyPreferred - referencePreferred) - (policyRejected - referenceRejected);
-        var loss = NegativeLogSigmoid(margin * beta).mean();
+        using var scale = beta.ToScalar();
+        var loss = NegativeLogSigmoid(margin.mul(scale)).mean();
         return new PreferenceLoss(loss.MoveToOuterDisposeScope(), [margin.detach().MoveToOuterDisposeScope()]);
     }
 }

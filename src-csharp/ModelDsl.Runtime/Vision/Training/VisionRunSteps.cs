@@ -34,13 +34,15 @@ public static class VisionRunSteps
         try
         {
             var tokens = batches.Sum(b => (double)b.Text.LossMask.sum().item<float>());
+            // Held for the whole step (see HeldScalars).
+            using var tokenCount = tokens.ToScalar();
             model.train();
             optimizer.ZeroGrad();
             var loss = 0.0;
             foreach (var batch in batches)
             {
                 using var inner = NewDisposeScope();
-                var part = VisionEvaluation.ResponseNll(model, batch) / tokens;
+                var part = VisionEvaluation.ResponseNll(model, batch).div(tokenCount);
                 part.backward();
                 loss += part.ToDouble();
             }
@@ -81,7 +83,7 @@ public static class VisionRunSteps
             }
             policy.train();
             var result = Objective(objective, batch.LogProbs(policy), referenceLogProbs);
-            (result.Loss * share).backward();
+            using (var weight = share.ToScalar()) result.Loss.mul(weight).backward();
             loss += result.Loss.ToDouble() * share;
             margins ??= new double[result.Margins.Count];
             for (var i = 0; i < margins.Length; i++) margins[i] += result.Margins[i].mean().ToDouble() * share;

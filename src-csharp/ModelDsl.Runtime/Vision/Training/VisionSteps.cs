@@ -31,7 +31,9 @@ public static class VisionSteps
         optimizer.ZeroGrad();
         var batch = ResponseBatch.From(texts);
         var images = scenes is null ? null : SceneRenderer.ToTensor(scenes);
-        var loss = -ResponseLogProbs.Sum(model, images, batch).sum() / batch.Mask.sum().item<float>();
+        // The float token count as a Scalar held past the division (see HeldScalars).
+        using var tokens = batch.Mask.sum().item<float>().ToScalar();
+        var loss = (-ResponseLogProbs.Sum(model, images, batch).sum()).div(tokens);
         loss.backward();
         optimizer.Step(learningRateMultiplier, StepContext.None);
         return loss.ToDouble();
