@@ -14,7 +14,8 @@ public static class TokenSampler
         if (sampling.Greedy) return logits.argmax(-1);
         using var scope = NewDisposeScope();
         var wide = logits.dtype == ScalarType.Float64 ? logits : logits.to(ScalarType.Float32);
-        var probabilities = (wide / sampling.Temperature).softmax(-1);
+        using var temperature = sampling.Temperature.ToScalar(); // held through the native call (see Layers/HeldScalars)
+        var probabilities = wide.div(temperature).softmax(-1);
         if (sampling.TopP < 1) probabilities = Nucleus(probabilities, sampling.TopP);
         return probabilities.multinomial(1, generator: rng).squeeze(-1).MoveToOuterDisposeScope();
     }
@@ -29,7 +30,9 @@ public static class TokenSampler
         using var scope = NewDisposeScope();
         var (sorted, order) = probabilities.sort(-1, descending: true);
         var massAbove = sorted.cumsum(-1) - sorted;
-        var kept = sorted.masked_fill(massAbove.ge(topP), 0.0);
+        using var threshold = topP.ToScalar();
+        using var zero = 0.0.ToScalar();
+        var kept = sorted.masked_fill(massAbove.ge(threshold), zero);
         return torch.zeros_like(probabilities).scatter(-1, order, kept).MoveToOuterDisposeScope();
     }
 }
