@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using ModelDsl.Core.Training;
 using ModelDsl.Runtime.Optim;
 using ModelDsl.Runtime.Parameters;
 using TorchSharp;
 using TorchSharp.Modules;
+using ModelDsl.Runtime.Tests.Layers;
 using static ModelDsl.Runtime.Tests.Optim.OptimTestSupport;
 using static TorchSharp.torch;
 using Xunit.Abstractions;
@@ -12,25 +12,15 @@ namespace ModelDsl.Runtime.Tests.Optim;
 
 /// <summary>
 /// An optimizer step must not hand libtorch a Scalar that the garbage collector may finalize during the
-/// call (TorchSharp passes only the native handle; the Scalar's finalizer frees it). Several threads
-/// (more than the machine's cores, so that they are preempted inside native calls) each train their own
-/// copy of a small model while other threads force collections and run finalizers; every copy must end
-/// bit for bit where the same training run alone ends, and no step may throw. The race is probabilistic:
-/// passing does not prove its absence (see the measured failure rates of the former code below).
+/// call: several threads each train their own copy of a small model under concurrent finalization
+/// (Layers/FinalizerStress); every copy must end bit for bit where the same training run alone ends.
 /// </summary>
 public sealed class OptimizerScalarLifetimeTests(ITestOutputHelper output)
 {
-    // Eight workers and three collectors: on the two to four cores of a test machine the workers are often
-    // preempted inside native calls, and a young-generation collection (quick, so that many run while a
-    // worker waits) may start and finalize in that time. The warm-up lets the JIT optimise TorchSharp's
-    // methods first (unoptimised code keeps arguments alive to the end of the method). The race stays rare:
-    // with the optimizers' former temporary Scalars, 2 s per case failed in 2 of 4 runs of this test, 15 s
-    // per case in 22 of 4532 AdamW and 2 of 286 Kron runs ("Unknown scalar type", libtorch assertions).
-    // MODELDSL_SCALAR_STRESS_SECONDS sets the stress period per case.
-    private const int Steps = 12, Workers = 8, Collectors = 3;
-    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(0.5);
-    private static readonly TimeSpan StressTime =
-        TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("MODELDSL_SCALAR_STRESS_SECONDS") ?? "2", System.Globalization.CultureInfo.InvariantCulture));
+    // See Layers/FinalizerStress for the set-up. With the optimizers' former temporary Scalars, 2 s per case
+    // failed in 2 of 4 runs of this test, 15 s per case in 22 of 4532 AdamW and 2 of 286 Kron runs
+    // ("Unknown scalar type", libtorch assertions).
+    private const int Steps = 12;
 
     public static TheoryData<string> Names => new(Specs.Keys);
 
@@ -47,47 +37,7 @@ public sealed class OptimizerScalarLifetimeTests(ITestOutputHelper output)
     public void StepsUnderConcurrentFinalizationEqualTheUndisturbedRun(string name)
     {
         var spec = Specs[name];
-        var expected = Train(spec);
-
-        // Dedicated threads, not pool tasks: the pool would start the later ones only after seconds.
-        var stop = false;
-        var clock = Stopwatch.StartNew();
-        var collectors = Enumerable.Range(0, Collectors).Select(_ => new Thread(() =>
-        {
-            while (clock.Elapsed < WarmUp) Thread.Sleep(10);
-            while (!Volatile.Read(ref stop))
-            {
-                // Garbage Scalars keep the finalizer thread busy freeing native values, as in a real run.
-                for (var i = 0; i < 64; i++) 0.5.ToScalar();
-                GC.Collect(0);
-                GC.WaitForPendingFinalizers();
-            }
-        })).ToList();
-        var failures = new List<string>();
-        var runs = 0;
-        var workers = Enumerable.Range(0, Workers).Select(_ => new Thread(() =>
-        {
-            do
-            {
-                try
-                {
-                    if (!Train(spec).Zip(expected).All(pair => pair.First.SequenceEqual(pair.Second)))
-                        lock (failures) failures.Add("the parameters differ from the undisturbed run");
-                }
-                catch (Exception e)
-                {
-                    lock (failures) failures.Add(e.Message.Split('\n')[0]);
-                }
-                Interlocked.Increment(ref runs);
-            } while (clock.Elapsed < WarmUp + StressTime);
-        })).ToList();
-        collectors.ForEach(t => t.Start());
-        workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
-        Volatile.Write(ref stop, true);
-        collectors.ForEach(t => t.Join());
-        output.WriteLine($"{name}: {runs} stressed runs of {Steps} steps, {failures.Count} failed");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {runs} runs failed: {string.Join(" | ", failures.Distinct().Take(5))}");
+        FinalizerStress.AssertStable(() => Train(spec), name, output);
     }
 
     /// <summary>Steps of <paramref name="spec"/> on fresh float32 parameters (a hidden matrix, an embedding, norm
