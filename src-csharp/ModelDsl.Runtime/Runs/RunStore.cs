@@ -79,10 +79,15 @@ public sealed class RunStore : IDisposable
 
     /// <summary>A short stable key for an experiment: SHA-256 of its spec JSON, 16 hex digits. The
     /// CPU thread count is left out: it changes how fast a run goes, not what it computes, so a
-    /// sweep resumed with another thread count reuses its runs.</summary>
+    /// sweep resumed with another thread count reuses its runs. Data files are named by their content
+    /// (<see cref="DataIdentity"/>), not their path, so a study's recorded runs are found again from
+    /// another checkout.</summary>
     public static string KeyOf(ExperimentSpec spec) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-            SpecJson.Serialize(spec with { Training = spec.Training with { Threads = null } }))))[..16];
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SpecJson.Serialize(spec with
+        {
+            Task = spec.Task is null ? null! : DataIdentity.ContentAddressed(spec.Task),
+            Training = spec.Training with { Threads = null },
+        }))))[..16];
 
     /// <summary>Records (or updates) the spec a sweep was last run with.</summary>
     public void RecordSweep(string sweepId, string specJson) =>
