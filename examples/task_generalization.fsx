@@ -5,6 +5,7 @@
 // tasks grows (the paper: about d ln d training tasks suffice with CoT), with CoT vs without.
 //   ./modeldsl run examples/task_generalization.fsx [--quick] [--runs-dir DIR] [--threads N]
 //   dotnet fsi examples/task_generalization.fsx [--quick]
+//   MODELDSL_STUDY_SEEDS=2 ./modeldsl run examples/task_generalization.fsx --threads 1   (one seed only)
 // Writes <runs>/task-generalization-<time>/report.md with a table and a PNG plot. The full mode
 // records each finished run in docs/studies/task-generalization/ledger.jsonl and resumes from it.
 #load "../modeldsl.fsx"
@@ -46,8 +47,19 @@ let inContext (s: Settings) (threads: int option) cot trainingTasks seed =
     |> Experiment.threads (defaultArg threads 2)
     |> Experiment.toSpecOrFail
 
+// MODELDSL_STUDY_SEEDS=2 (a comma-separated list) runs only those seeds, e.g. to train another seed in a
+// second process on a second core; each process reports on the seeds it was given.
+let seedsFromEnvironment (s: Settings) =
+    match System.Environment.GetEnvironmentVariable "MODELDSL_STUDY_SEEDS" with
+    | null | "" -> s
+    | text ->
+        let seeds = text.Split(',') |> Array.map (fun t -> match System.Int32.TryParse(t.Trim()) with
+                                                            | true, n -> n
+                                                            | _ -> failwithf "MODELDSL_STUDY_SEEDS=%s: expected seeds such as 1,2" text) |> List.ofArray
+        { s with Seeds = seeds }
+
 let study (context: StudyContext) =
-    let s = if context.Quick then quick else full
+    let s = seedsFromEnvironment (if context.Quick then quick else full)
     let folder = context.CreateFolder "task-generalization"
     let threads = Option.ofNullable context.Threads
     // The full mode keeps its finished runs with the study (under version control), so it resumes
