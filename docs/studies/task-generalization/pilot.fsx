@@ -1,5 +1,5 @@
 #load "../../../modeldsl.fsx"
-// Usage: dotnet fsi docs/studies/task-generalization/pilot.fsx DEMONSTRATIONS STEPS TRAINING_TASKS cot|direct WIDTH DEPTH [BITS=10] [LR=1e-3] [EVAL_EVERY=STEPS/5] [SEED=1]
+// Usage: dotnet fsi docs/studies/task-generalization/pilot.fsx DEMONSTRATIONS STEPS TRAINING_TASKS cot|direct WIDTH DEPTH [BITS=10] [LR=1e-3] [EVAL_EVERY=STEPS/5] [SEED=1] [WEIGHT_DECAY=0.01]
 open ModelDsl.Runtime.Studies
 // Pilot: can in-context Parity(BITS, 2) be learned on held-out tasks at all? Vary demonstrations, steps, size.
 let args = fsi.CommandLineArgs |> Array.skip 1
@@ -14,11 +14,14 @@ let bits = int (opt 6 "10")
 let lr = float (opt 7 "1e-3")
 let every = int (opt 8 (string (steps / 5)))
 let seed = int (opt 9 "1")
-let name = sprintf "tg-n%d-d%d-s%d-t%d-%s-w%d-l%d-lr%g-seed%d" bits demos steps tasks args.[3] width depth lr seed
+let weightDecay = float (opt 10 "0.01")
+let name =
+    sprintf "tg-n%d-d%d-s%d-t%d-%s-w%d-l%d-lr%g-seed%d" bits demos steps tasks args.[3] width depth lr seed
+    + (if weightDecay = 0.01 then "" else sprintf "-wd%g" weightDecay)
 let spec =
     Experiment.pretrain name (Model.llama (vocab = 4, width = width, depth = depth, heads = 4))
     |> Experiment.task (Tasks.parityInContext (bits = bits, secret = 2, trainingTasks = tasks, demonstrations = demos, cot = cot, splitSeed = 1))
-    |> Experiment.optimizer (AdamW(Lr = lr, WeightDecay = 0.01))
+    |> Experiment.optimizer (AdamW(Lr = lr, WeightDecay = weightDecay))
     |> Experiment.schedule (Schedule.constant (warmup = 0.05))
     |> Experiment.budget (Budget.steps steps)
     |> Experiment.batch (globalBatch = 64)
